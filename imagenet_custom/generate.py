@@ -1,0 +1,454 @@
+"""From a reader to examples: labels, splits, boxes and image checks.
+
+Knows nothing of TFDS beyond the shape of an example (a dict of plain values).
+The same functions run in the plain build (with a thread pool for per-image
+work) and in Beam workers (one class or val chunk per work item).
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Iterable, Iterator
+import concurrent.futures
+import dataclasses
+import functools
+from typing import Any, NamedTuple, TypeVar
+
+from absl import logging
+
+from imagenet_custom import annotations
+from imagenet_custom import images
+from imagenet_custom import metadata
+from imagenet_custom import report as report_lib
+from imagenet_custom import splits
+from imagenet_custom.errors import BadFileError
+from imagenet_custom.errors import InputError
+from imagenet_custom.readers.base import LabelSource
+from imagenet_custom.readers.base import RawFile
+from imagenet_custom.readers.base import Reader
+
+Example = dict[str, Any]
+_In = TypeVar('_In')
+_Out = TypeVar('_Out')
+# How many disagreeing or unlabelled val images an error message lists.
+_MAX_LISTED = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+  """How examples are made (from the builder config).
+
+  Attributes:
+    validation_fraction: share of each class's train images for validation.
+    split_seed: key of the hash that picks them.
+    skip_bad_files: skip (and report) unreadable images and annotations
+      instead of stopping the build.
+  """
+
+  validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
+  split_seed: str = splits.DEFAULT_SPLIT_SEED
+  skip_bad_files: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  """What every split's generation needs, computed once before it starts.
+
+  Attributes:
+    reader: the input layout.
+    options: the builder config's options.
+    val_labels: WNID by val image number, agreed by every source.
+    val_names: val image file names by val number.
+    blacklist: blacklisted val image numbers (empty without a devkit).
+    val_annotations: parsed val annotations by val number.
+    class_names: human-readable name of each of the 1,000 WNIDs.
+  """
+
+  reader: Reader
+  options: Options
+  val_labels: dict[int, str]
+  val_names: dict[int, str]
+  blacklist: frozenset[int]
+  val_annotations: dict[int, annotations.Annotation]
+  class_names: dict[str, str]
+
+  def val_split_names(self, split: str) -> list[str]:
+    """The val file names that go to `test` or `test_blacklisted`."""
+    blacklisted = split == 'test_blacklisted'
+    return [
+        name
+        for number, name in sorted(self.val_names.items())
+        if (number in self.blacklist) == blacklisted
+    ]
+
+
+class Outcome(NamedTuple):
+  """The result of preparing one image.
+
+  Attributes:
+    key: the example's unique key (its file name).
+    example: the example, or None if the image was skipped.
+    counts: report counters to add.
+    skipped: `(origin, reason)` when skipped.
+  """
+
+  key: str
+  example: Example | None
+  counts: dict[str, int]
+  skipped: tuple[str, str] | None
+
+
+def ordered_map(
+    function: Callable[[_In], _Out],
+    items: Iterable[_In],
+    pool: concurrent.futures.Executor | None,
+    window: int,
+) -> Iterator[_Out]:
+  """`map` on a pool, in order, with at most `window` items in flight.
+
+  Args:
+    function: applied to each item.
+    items: consumed lazily by the calling thread (which does the reading).
+    pool: where `function` runs; None runs it in the calling thread.
+    window: bound on items held in memory at once.
+
+  Yields:
+    `function(item)` for each item, in order. Exceptions propagate.
+  """
+  if pool is None:
+    yield from map(function, items)
+    return
+  pending: collections.deque[concurrent.futures.Future[_Out]] = (
+      collections.deque()
+  )
+  for item in items:
+    pending.append(pool.submit(function, item))
+    if len(pending) >= window:
+      yield pending.popleft().result()
+  while pending:
+    yield pending.popleft().result()
+
+
+def _boxes(annotation: annotations.Annotation, counts: dict[str, int]) -> list[list[float]]:
+  normalized = annotations.normalize_boxes(annotation)
+  counts[report_lib.ANNOTATIONS_USED] = 1
+  counts[report_lib.BOXES_KEPT] = len(normalized.boxes)
+  counts[report_lib.BOXES_SWAPPED] = normalized.swapped
+  counts[report_lib.BOXES_CLIPPED] = normalized.clipped
+  counts[report_lib.BOXES_DROPPED] = normalized.dropped
+  return [list(box) for box in normalized.boxes]
+
+
+def make_example(
+    raw: RawFile,
+    wnid: str,
+    annotation: annotations.Annotation | RawFile | None,
+    skip_bad_files: bool,
+    skipped_key: str,
+) -> Outcome:
+  """Checks one image and builds its example. Thread-safe, pure.
+
+  Args:
+    raw: the image file.
+    wnid: its class.
+    annotation: its box annotation, parsed or as XML bytes, if any.
+    skip_bad_files: return a skip instead of raising on unreadable files.
+    skipped_key: the report counter for a skipped image of this split.
+
+  Returns:
+    The example and the counters it adds to the report.
+
+  Raises:
+    BadFileError: the image or annotation cannot be read, unless skipping.
+  """
+  counts: dict[str, int] = {}
+  try:
+    prepared = images.prepare_image(raw.data, raw.origin)
+  except BadFileError as e:
+    if not skip_bad_files:
+      raise
+    return Outcome(raw.name, None, {skipped_key: 1}, (e.origin, e.problem))
+  if prepared.fix is not images.Fix.KEPT:
+    counts[report_lib.REENCODED_PREFIX + prepared.fix.value] = 1
+  boxes: list[list[float]] = []
+  skipped = None
+  if isinstance(annotation, RawFile):
+    try:
+      annotation = annotations.parse_annotation(annotation.data, annotation.origin)
+    except BadFileError as e:
+      if not skip_bad_files:
+        raise
+      counts[report_lib.ANNOTATIONS_SKIPPED] = 1
+      skipped = (e.origin, e.problem)
+      annotation = None
+  if annotation is not None:
+    boxes = _boxes(annotation, counts)
+  example = {
+      'image': prepared.data,
+      'label': wnid,
+      'file_name': raw.name,
+      'bboxes': boxes,
+  }
+  return Outcome(raw.name, example, counts, skipped)
+
+
+def tally_outcome(outcome: Outcome, split: str, tally: report_lib.Tally) -> None:
+  """Adds one outcome's counters to the report."""
+  for key, amount in outcome.counts.items():
+    if amount:
+      tally.add(key, amount)
+  if outcome.skipped is not None:
+    tally.skip(*outcome.skipped)
+  if outcome.example is not None:
+    tally.add(report_lib.WRITTEN_PREFIX + split)
+
+
+def _stem(file_name: str) -> str:
+  return file_name.rsplit('.', 1)[0]
+
+
+def class_examples(
+    plan: Plan,
+    wnid: str,
+    split: str,
+    tally: report_lib.Tally,
+    pool: concurrent.futures.Executor | None = None,
+    window: int = 64,
+) -> Iterator[tuple[str, Example]]:
+  """The `train` or `validation` examples of one class.
+
+  The class's images are listed (headers only), split by keyed hash, and only
+  the images of `split` are read. The `train` pass also accounts for the
+  class: images read, junk, annotations without image.
+
+  Args:
+    plan: the build plan.
+    wnid: the class.
+    split: `train` or `validation`.
+    tally: where counts go.
+    pool: where per-image work runs (None: this thread).
+    window: images in flight at most.
+
+  Yields:
+    `(key, example)` pairs.
+  """
+  reader = plan.reader
+  listing = reader.list_train_class(wnid)
+  validation = splits.select_validation(
+      listing.names, plan.options.validation_fraction, plan.options.split_seed
+  )
+  wanted = validation if split == 'validation' else frozenset(listing.names) - validation
+  class_annotations = reader.train_annotations(wnid)
+  if split == 'train':
+    logging.info(
+        'Class %s: %d images (%d to validation), %d annotations, from %s',
+        wnid, len(listing.names), len(validation), len(class_annotations),
+        reader.sources().get('train images'),
+    )
+    tally.add(report_lib.TRAIN_READ, len(listing.names))
+    tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} train', len(listing.names))
+    tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
+    stems = {_stem(name) for name in listing.names}
+    tally.add(
+        report_lib.ANNOTATIONS_WITHOUT_IMAGE,
+        len(class_annotations.keys() - stems),
+    )
+  work = functools.partial(_class_image_example, wnid, class_annotations, plan.options.skip_bad_files)
+  for outcome in ordered_map(work, reader.read_train_class(wnid, wanted), pool, window):
+    tally_outcome(outcome, split, tally)
+    if outcome.example is not None:
+      yield outcome.key, outcome.example
+
+
+def _class_image_example(
+    wnid: str,
+    class_annotations: dict[str, RawFile],
+    skip_bad_files: bool,
+    raw: RawFile,
+) -> Outcome:
+  return make_example(
+      raw,
+      wnid,
+      class_annotations.get(_stem(raw.name)),
+      skip_bad_files,
+      report_lib.TRAIN_SKIPPED,
+  )
+
+
+def val_examples(
+    plan: Plan,
+    names: list[str],
+    split: str,
+    tally: report_lib.Tally,
+    pool: concurrent.futures.Executor | None = None,
+    window: int = 64,
+) -> Iterator[tuple[str, Example]]:
+  """The `test` or `test_blacklisted` examples among the named val images.
+
+  Args:
+    plan: the build plan.
+    names: val file names, all of `split` (see `Plan.val_split_names`).
+    split: `test` or `test_blacklisted`.
+    tally: where counts go.
+    pool: where per-image work runs (None: this thread).
+    window: images in flight at most.
+
+  Yields:
+    `(key, example)` pairs.
+  """
+  work = functools.partial(_val_image_example, plan)
+  for outcome in ordered_map(work, plan.reader.read_val(names), pool, window):
+    tally_outcome(outcome, split, tally)
+    if outcome.example is not None:
+      yield outcome.key, outcome.example
+
+
+def _val_image_example(plan: Plan, raw: RawFile) -> Outcome:
+  number = metadata.val_index(raw.name)
+  assert number is not None  # Checked by `make_plan`.
+  return make_example(
+      raw,
+      plan.val_labels[number],
+      plan.val_annotations.get(number),
+      plan.options.skip_bad_files,
+      report_lib.VAL_SKIPPED,
+  )
+
+
+def _parse_val_annotations(
+    reader: Reader, skip_bad_files: bool, tally: report_lib.Tally
+) -> dict[int, annotations.Annotation]:
+  parsed = {}
+  for number, raw in reader.val_annotations().items():
+    try:
+      parsed[number] = annotations.parse_annotation(raw.data, raw.origin)
+    except BadFileError as e:
+      if not skip_bad_files:
+        raise
+      tally.add(report_lib.ANNOTATIONS_SKIPPED)
+      tally.skip(e.origin, e.problem)
+  return parsed
+
+
+def _xml_label_source(
+    parsed: dict[int, annotations.Annotation],
+) -> LabelSource:
+  """Val labels from the val annotations' `<name>`s that are WNIDs."""
+  labels = {}
+  for number, annotation in parsed.items():
+    names = {n for n in annotations.annotation_label(annotation) if metadata.is_wnid(n)}
+    if len(names) == 1:
+      labels[number] = names.pop()
+  return LabelSource('val box annotations (<name>)', labels)
+
+
+def resolve_val_labels(
+    numbers: Iterable[int], sources: Iterable[LabelSource]
+) -> dict[int, str]:
+  """The label of each val image, checked across every source.
+
+  Args:
+    numbers: the val image numbers found.
+    sources: every label source; each may cover only some images.
+
+  Returns:
+    WNID by val number.
+
+  Raises:
+    InputError: an image has no label, or sources disagree on one.
+  """
+  sources = list(sources)
+  labels, unlabelled, disagreements = {}, [], []
+  for number in sorted(numbers):
+    found = {s.name: s.labels[number] for s in sources if number in s.labels}
+    if not found:
+      unlabelled.append(number)
+    elif len(set(found.values())) > 1:
+      disagreements.append(
+          f'ILSVRC2012_val_{number:08d}: '
+          + ', '.join(f'{wnid} in {name}' for name, wnid in found.items())
+      )
+    else:
+      labels[number] = next(iter(found.values()))
+  if disagreements:
+    raise InputError(
+        f'Val label sources disagree on {len(disagreements)} images:\n  '
+        + '\n  '.join(disagreements[:_MAX_LISTED])
+        + '\nOne of these files is wrong or from another ImageNet release;'
+        ' remove it from the manual dir or replace it with the original.'
+    )
+  if unlabelled:
+    listed = ', '.join(f'ILSVRC2012_val_{n:08d}' for n in unlabelled[:_MAX_LISTED])
+    raise InputError(
+        f'{len(unlabelled)} val images have no label in any source'
+        f' ({", ".join(s.name for s in sources) or "no label source found"}):'
+        f' {listed}. Provide the devkit ground truth or LOC_val_solution.csv'
+        ' covering all val images.'
+    )
+  for wnid in set(labels.values()):
+    metadata.check_known_wnid(wnid, 'val labels')
+  return labels
+
+
+def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan:
+  """Reads val metadata and checks it before any image is read.
+
+  Args:
+    reader: the input layout.
+    options: the builder config's options.
+    tally: where driver-side counts go (val images listed, junk, orphans).
+
+  Returns:
+    The plan every split's generation uses.
+
+  Raises:
+    InputError: val images misnamed or unlabelled, label sources disagree.
+  """
+  val_meta = reader.val_metadata()
+  val_parsed = _parse_val_annotations(reader, options.skip_bad_files, tally)
+  listing = reader.list_val()
+  val_names = {}
+  for name in listing.names:
+    number = metadata.val_index(name)
+    if number is None:
+      raise InputError(
+          f'{reader.sources().get("val images")}: {name!r} is not a val image'
+          ' name (ILSVRC2012_val_NNNNNNNN.JPEG), so its label cannot be'
+          ' found. Remove it or restore the original name.'
+      )
+    val_names[number] = name
+  sources = list(val_meta.label_sources)
+  if val_parsed:
+    sources.append(_xml_label_source(val_parsed))
+  val_labels = resolve_val_labels(val_names, sources)
+  blacklist = frozenset(val_meta.blacklist or ()) & val_names.keys()
+  tally.add(report_lib.VAL_READ, len(val_names))
+  tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} val', len(val_names))
+  tally.add(report_lib.BLACKLISTED, len(blacklist))
+  tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
+  tally.add(
+      report_lib.ANNOTATIONS_WITHOUT_IMAGE, len(val_parsed.keys() - val_names.keys())
+  )
+  classes = reader.train_classes()
+  tally.add(report_lib.JUNK_IGNORED, len(classes.junk))
+  for wnid, count in reader.annotation_counts().items():
+    if wnid not in classes.names:
+      tally.add(report_lib.ANNOTATIONS_WITHOUT_IMAGE, count)
+  class_names = dict(val_meta.class_names or {})
+  missing_names = [w for w in metadata.wnids() if w not in class_names]
+  if missing_names:
+    logging.warning(
+        'No class name for %d WNIDs (no devkit or LOC_synset_mapping.txt'
+        ' found); their WNID is used as name.', len(missing_names)
+    )
+  for wnid in missing_names:
+    class_names[wnid] = wnid
+  return Plan(
+      reader=reader,
+      options=options,
+      val_labels=val_labels,
+      val_names=val_names,
+      blacklist=blacklist,
+      val_annotations=val_parsed,
+      class_names=class_names,
+  )

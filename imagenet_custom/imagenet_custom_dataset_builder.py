@@ -1,0 +1,177 @@
+"""imagenet_custom: ImageNet (ILSVRC2012) built from the user's own download."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import multiprocessing
+from collections.abc import Iterator
+from typing import Any
+
+from absl import logging
+import tensorflow_datasets as tfds
+
+from imagenet_custom import checksums
+from imagenet_custom import generate
+from imagenet_custom import metadata
+from imagenet_custom import report as report_lib
+from imagenet_custom import splits
+from imagenet_custom import readers
+from imagenet_custom.errors import InputError
+
+@dataclasses.dataclass(eq=False)
+class ImagenetCustomConfig(tfds.core.BuilderConfig):
+  """Options of a build; pass them as JSON with `--config`.
+
+  Attributes:
+    validation_fraction: share of each class's train images that goes to the
+      `validation` split.
+    split_seed: key of the hash that chooses them; another seed gives another
+      split of the same size.
+    skip_bad_files: skip unreadable images and annotations (each is listed in
+      the build report) instead of stopping the build.
+    verify_checksums: compute the official archives' SHA-256 while they are
+      read and fail the build on a mismatch (plain builds only).
+    layout: `auto`, `archives`, `kaggle` or `folders`.
+    num_threads: threads for per-image work; 0 means one per core.
+  """
+
+  validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
+  split_seed: str = splits.DEFAULT_SPLIT_SEED
+  skip_bad_files: bool = False
+  verify_checksums: bool = False
+  layout: str = 'auto'
+  num_threads: int = 0
+
+
+class Builder(tfds.core.GeneratorBasedBuilder):
+  """ImageNet from the official archives, the Kaggle tree or class folders."""
+
+  VERSION = tfds.core.Version('1.0.0')
+  RELEASE_NOTES = {
+      '1.0.0': 'Initial release: three input layouts, boxes, 80/20 split.',
+  }
+  BUILDER_CONFIGS = [
+      ImagenetCustomConfig(
+          name='default',
+          description=(
+              'Train split 80/20 into train/validation by keyed hash; the'
+              ' original val set as test, its blacklist as test_blacklisted.'
+          ),
+      )
+  ]
+  MANUAL_DOWNLOAD_INSTRUCTIONS = readers.LAYOUT_HELP
+
+  _use_beam = False
+  _plan: generate.Plan | None = None
+  _report: report_lib.BuildReport | None = None
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    """Returns the dataset's features and metadata."""
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            'image': tfds.features.Image(encoding_format='jpeg'),
+            'label': tfds.features.ClassLabel(names=metadata.wnids()),
+            'file_name': tfds.features.Text(),
+            'bboxes': tfds.features.Sequence(tfds.features.BBoxFeature()),
+        }),
+        supervised_keys=('image', 'label'),
+        homepage='https://image-net.org/',
+        metadata=tfds.core.MetadataDict(),
+    )
+
+  def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch
+    """Generates the splits, then checks and stores the build report."""
+    self._use_beam = (
+        download_config.beam_runner is not None
+        or download_config.beam_options is not None
+    )
+    super()._download_and_prepare(dl_manager, download_config)
+    assert self._report is not None and self._plan is not None
+    problems = self._report.imbalances()
+    if problems and download_config.max_examples_per_split is None:
+      raise InputError(
+          'The build report does not balance: ' + '; '.join(problems)
+          + '. This is a bug in imagenet_custom; no dataset was written.'
+      )
+    self.info.metadata['build_report'] = self._report.to_dict()
+    self.info.metadata['class_names'] = [
+        self._plan.class_names[wnid] for wnid in metadata.wnids()
+    ]
+    self.info.metadata['split'] = {
+        'validation_fraction': self.builder_config.validation_fraction,
+        'split_seed': self.builder_config.split_seed,
+    }
+    logging.info('%s', self._report.format())
+    print(self._report.format(), flush=True)
+
+  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+    """Finds the input layout, checks its metadata, returns one generator a split."""
+    config = self.builder_config
+    if self._use_beam and config.verify_checksums:
+      raise InputError(
+          'verify_checksums is only available in plain builds (each Beam'
+          ' worker reads part of an archive). Check the archives with'
+          ' `sha256sum` against checksums.tsv, or build without Beam.'
+      )
+    reader = readers.find_reader(
+        dl_manager.manual_dir, config.layout, config.verify_checksums
+    )
+    logging.info('Reading the %r layout: %s', reader.layout, reader.sources())
+    self._report = report_lib.BuildReport(layout=reader.layout)
+    checksums.check_sizes(reader.archives())
+    self._plan = generate.make_plan(
+        reader,
+        generate.Options(
+            config.validation_fraction, config.split_seed, config.skip_bad_files
+        ),
+        self._report,
+    )
+    return {
+        split: self._generate_examples(self._plan, split)
+        for split in self._nonempty_splits(self._plan)
+    }
+
+  def _nonempty_splits(self, plan: generate.Plan) -> list[str]:
+    """The splits that will hold examples (TFDS cannot write an empty one)."""
+    nonempty = ['train']
+    if self.builder_config.validation_fraction > 0:
+      nonempty.append('validation')
+    for split in report_lib.VAL_SPLITS:
+      if plan.val_split_names(split):
+        nonempty.append(split)
+      else:
+        logging.warning('Split %r has no images and is not written.', split)
+    return nonempty
+
+  def _generate_examples(self, plan: generate.Plan, split: str) -> Any:
+    """Yields `(file name, example)`, or a Beam transform when building with Beam."""
+    if self._use_beam:
+      from imagenet_custom import beam_generate  # pylint: disable=g-import-not-at-top
+
+      return beam_generate.split_transform(plan, split)
+    return self._plain_examples(plan, split)
+
+  def _plain_examples(
+      self, plan: generate.Plan, split: str
+  ) -> Iterator[tuple[str, generate.Example]]:
+    threads = self.builder_config.num_threads or multiprocessing.cpu_count()
+    assert self._report is not None
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+      if split in report_lib.TRAIN_SPLITS:
+        for wnid in plan.reader.train_classes().names:
+          yield from generate.class_examples(plan, wnid, split, self._report, pool)
+      else:
+        names = plan.val_split_names(split)
+        yield from generate.val_examples(plan, names, split, self._report, pool)
+    if split == 'train':
+      checksums.verify(plan.reader.finish_checksums(['ILSVRC2012_img_train.tar']))
+    elif split == 'test':
+      checksums.verify(plan.reader.finish_checksums(['ILSVRC2012_img_val.tar']))
+
+  def _process_pipeline_result(self, pipeline_result) -> None:
+    """Adds the Beam workers' counts to the build report."""
+    from imagenet_custom import beam_generate  # pylint: disable=g-import-not-at-top
+
+    assert self._report is not None
+    beam_generate.add_metrics(pipeline_result, self._report)

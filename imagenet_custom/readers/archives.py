@@ -1,0 +1,201 @@
+"""The official ILSVRC2012 archives, read in place without extracting."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+import threading
+from typing import Any, BinaryIO, NamedTuple
+
+from absl import logging
+from etils import epath
+
+from imagenet_custom import metadata
+from imagenet_custom import tario
+from imagenet_custom.errors import InputError
+from imagenet_custom.readers import box_archives
+from imagenet_custom.readers import devkit
+from imagenet_custom.readers.base import is_junk
+from imagenet_custom.readers.base import Listing
+from imagenet_custom.readers.base import RawFile
+from imagenet_custom.readers.base import Reader
+from imagenet_custom.readers.base import ValMetadata
+
+TRAIN_TAR = 'ILSVRC2012_img_train.tar'
+VAL_TAR = 'ILSVRC2012_img_val.tar'
+
+
+class _Member(NamedTuple):
+  name: str
+  offset: int
+  size: int
+
+
+def _members(tar: BinaryIO, origin: str) -> tuple[list[_Member], list[str]]:
+  """Lists a tar's files (name, data offset, size), separating junk."""
+  members, junk = [], []
+  for info in tario.iter_members(tar, origin):
+    name = info.name.rsplit('/', 1)[-1]
+    if is_junk(name):
+      junk.append(name)
+    else:
+      members.append(_Member(name, info.offset_data, info.size))
+  return members, junk
+
+
+class ArchiveReader(Reader):
+  """Reads `ILSVRC2012_img_{train,val}.tar`, the box archives and the devkit.
+
+  The train tar holds one tar per class; each is opened by seeking to it in
+  the outer tar, and its images are read one by one: an inner tar is never
+  held in memory. Listing reads tar headers only, so a split that needs a few
+  images of a class reads only those.
+  """
+
+  layout = 'archives'
+
+  def __init__(self, root: epath.Path, verify_checksums: bool = False):
+    super().__init__(root)
+    self.verify_checksums = verify_checksums
+    self._local = threading.local()
+    self._outer: dict[str, _Member] | None = None
+    self._outer_junk: list[str] = []
+    self._val: list[_Member] | None = None
+    self._val_junk: list[str] = []
+
+  def __getstate__(self) -> dict[str, Any]:
+    state = self.__dict__.copy()
+    state['_local'] = None  # Open files stay with the process that opened them.
+    return state
+
+  def __setstate__(self, state: dict[str, Any]) -> None:
+    self.__dict__.update(state)
+    self._local = threading.local()
+
+  def _file(self, name: str) -> BinaryIO:
+    """This thread's open handle on an archive (hashing when verifying)."""
+    files = self._local.__dict__.setdefault('files', {})
+    if name not in files:
+      raw = tario.open_raw(self.root / name)
+      files[name] = tario.HashingReader(raw) if self.verify_checksums else raw
+    return files[name]
+
+  def sources(self) -> dict[str, str]:
+    found = {
+        'train images': TRAIN_TAR,
+        'val images': VAL_TAR,
+        'train boxes': box_archives.BBOX_TRAIN,
+        'val boxes': box_archives.BBOX_VAL,
+        'val labels, blacklist, class names': devkit.DEVKIT_2012,
+    }
+    return {
+        role: str(self.root / name)
+        for role, name in found.items()
+        if (self.root / name).exists()
+    }
+
+  def archives(self) -> dict[str, epath.Path]:
+    return {
+        name: self.root / name
+        for name in (TRAIN_TAR, VAL_TAR)
+        if (self.root / name).exists()
+    }
+
+  def finish_checksums(self, names: Collection[str]) -> dict[str, str]:
+    if not self.verify_checksums:
+      return {}
+    files = self._local.__dict__.get('files', {})
+    return {
+        name: files[name].hexdigest()
+        for name in names
+        if isinstance(files.get(name), tario.HashingReader)
+    }
+
+  def _outer_index(self) -> dict[str, _Member]:
+    if self._outer is None:
+      members, self._outer_junk = _members(self._file(TRAIN_TAR), TRAIN_TAR)
+      index = {}
+      for member in members:
+        wnid, dot, extension = member.name.partition('.')
+        if extension != 'tar':
+          raise InputError(
+              f'{TRAIN_TAR}:{member.name}: expected only per-class tars'
+              ' (`nXXXXXXXX.tar`) in the train archive. Is this'
+              f' {TRAIN_TAR} from image-net.org?'
+          )
+        metadata.check_known_wnid(wnid, f'{TRAIN_TAR}:{member.name}')
+        index[wnid] = member
+      self._outer = index
+    return self._outer
+
+  def train_classes(self) -> Listing:
+    return Listing(tuple(self._outer_index()), tuple(self._outer_junk))
+
+  def _inner(self, wnid: str) -> tuple[tario.Window, str]:
+    member = self._outer_index()[wnid]
+    window = tario.Window(self._file(TRAIN_TAR), member.offset, member.size)
+    return window, f'{TRAIN_TAR}:{member.name}'
+
+  def list_train_class(self, wnid: str) -> Listing:
+    window, origin = self._inner(wnid)
+    members, junk = _members(window, origin)
+    self._local.listed = (wnid, members)
+    return Listing(tuple(m.name for m in members), tuple(junk))
+
+  def read_train_class(
+      self, wnid: str, names: Collection[str]
+  ) -> Iterator[RawFile]:
+    listed = getattr(self._local, 'listed', None)
+    if listed is None or listed[0] != wnid:
+      self.list_train_class(wnid)
+    members = self._local.listed[1]
+    window, origin = self._inner(wnid)
+    for member in members:
+      if member.name in names:
+        member_origin = f'{origin}:{member.name}'
+        data = tario.read_member(
+            window, member.offset, member.size, member_origin
+        )
+        yield RawFile(member.name, member_origin, data)
+
+  def train_annotations(self, wnid: str) -> dict[str, RawFile]:
+    path = self.root / box_archives.BBOX_TRAIN
+    return box_archives.train_annotations(path, wnid) if path.exists() else {}
+
+  def annotation_counts(self) -> dict[str, int]:
+    path = self.root / box_archives.BBOX_TRAIN
+    return box_archives.annotation_counts(path) if path.exists() else {}
+
+  def _val_index(self) -> list[_Member]:
+    if self._val is None:
+      self._val, self._val_junk = _members(self._file(VAL_TAR), VAL_TAR)
+    return self._val
+
+  def list_val(self) -> Listing:
+    return Listing(
+        tuple(m.name for m in self._val_index()), tuple(self._val_junk)
+    )
+
+  def read_val(self, names: Collection[str]) -> Iterator[RawFile]:
+    tar = self._file(VAL_TAR)
+    for member in self._val_index():
+      if member.name in names:
+        origin = f'{VAL_TAR}:{member.name}'
+        yield RawFile(
+            member.name, origin, tario.read_member(tar, member.offset, member.size, origin)
+        )
+
+  def val_annotations(self) -> dict[int, RawFile]:
+    path = self.root / box_archives.BBOX_VAL
+    return box_archives.val_annotations(path) if path.exists() else {}
+
+  def val_metadata(self) -> ValMetadata:
+    path = self.root / devkit.DEVKIT_2012
+    if not path.exists():
+      logging.warning(
+          '%s not found in %s: val labels come from the val box annotations'
+          ' only, and no blacklist applies.', devkit.DEVKIT_2012, self.root
+      )
+      return ValMetadata((), None, None)
+    labels, blacklist, names = devkit.load_devkit_2012(path)
+    return ValMetadata((labels,), blacklist, names)
+

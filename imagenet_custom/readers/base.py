@@ -1,0 +1,200 @@
+"""The interface every input layout implements, and what they share."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Collection, Iterator
+import dataclasses
+from typing import NamedTuple
+
+from etils import epath
+
+from imagenet_custom import metadata
+
+# Files that operating systems and archivers leave behind (macOS Finder,
+# AppleDouble resource forks, Windows thumbnails). Ignored and counted.
+_JUNK_NAMES = frozenset({'.DS_Store', 'Thumbs.db', 'desktop.ini', '.directory'})
+
+
+def is_junk(name: str) -> bool:
+  """Whether a file name is OS or archiver junk, not data."""
+  base = name.rsplit('/', 1)[-1]
+  return base in _JUNK_NAMES or base.startswith('._') or base == '__MACOSX'
+
+
+class RawFile(NamedTuple):
+  """One file's bytes as found in the input.
+
+  Attributes:
+    name: the file name, e.g. `n01440764_10026.JPEG`.
+    origin: where it is, e.g. `ILSVRC2012_img_train.tar:n01440764.tar:...`.
+    data: the bytes.
+  """
+
+  name: str
+  origin: str
+  data: bytes
+
+
+class Listing(NamedTuple):
+  """The images of one class folder, inner tar or val set.
+
+  Attributes:
+    names: image file names, in storage order.
+    junk: junk entries found beside them (ignored).
+  """
+
+  names: tuple[str, ...]
+  junk: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelSource:
+  """One source of val labels.
+
+  Attributes:
+    name: e.g. `ILSVRC2012_devkit_t12.tar.gz:.../ground_truth.txt`.
+    labels: WNID by val image number.
+  """
+
+  name: str
+  labels: dict[int, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class ValMetadata:
+  """Everything about the val set that comes from metadata files.
+
+  Attributes:
+    label_sources: all sources of labels found (they must agree).
+    blacklist: blacklisted val image numbers; None when no devkit was found.
+    class_names: human-readable name by WNID, when a source has them.
+  """
+
+  label_sources: tuple[LabelSource, ...]
+  blacklist: frozenset[int] | None
+  class_names: dict[str, str] | None
+
+
+class Reader(abc.ABC):
+  """Reads one input layout in place. Picklable: holds paths, not files.
+
+  Image listing and reading is per train class (the unit of parallel work) or
+  for the whole val set. Implementations never extract or move files.
+  """
+
+  layout: str = ''
+
+  def __init__(self, root: epath.Path):
+    self.root = root
+
+  def __repr__(self) -> str:
+    return f'{type(self).__name__}({str(self.root)!r})'
+
+  @abc.abstractmethod
+  def sources(self) -> dict[str, str]:
+    """The files read, by role (`train images`, `val labels`, ...)."""
+
+  @abc.abstractmethod
+  def train_classes(self) -> Listing:
+    """The WNIDs of the classes with train images, in storage order.
+
+    Every name is checked to be one of the 1,000 WNIDs; junk entries beside
+    the class folders or inner tars are returned as `junk`.
+    """
+
+  @abc.abstractmethod
+  def list_train_class(self, wnid: str) -> Listing:
+    """The train images of one class."""
+
+  @abc.abstractmethod
+  def read_train_class(
+      self, wnid: str, names: Collection[str]
+  ) -> Iterator[RawFile]:
+    """Reads the named train images of one class, in storage order.
+
+    Images not named are skipped without being read.
+    """
+
+  @abc.abstractmethod
+  def train_annotations(self, wnid: str) -> dict[str, RawFile]:
+    """The box annotation XMLs of one class, by image stem."""
+
+  @abc.abstractmethod
+  def annotation_counts(self) -> dict[str, int]:
+    """The number of train annotations per class, for orphan accounting."""
+
+  @abc.abstractmethod
+  def list_val(self) -> Listing:
+    """The val images."""
+
+  @abc.abstractmethod
+  def read_val(self, names: Collection[str]) -> Iterator[RawFile]:
+    """Reads the named val images, in storage order."""
+
+  @abc.abstractmethod
+  def val_annotations(self) -> dict[int, RawFile]:
+    """The val box annotation XMLs by val image number."""
+
+  @abc.abstractmethod
+  def val_metadata(self) -> ValMetadata:
+    """Val labels, blacklist and class names from the metadata files."""
+
+  def archives(self) -> dict[str, epath.Path]:
+    """The official archives read, by file name (for size checks)."""
+    return {}
+
+  def finish_checksums(self, names: Collection[str]) -> dict[str, str]:
+    """SHA-256 of the named archives, computed while they were read.
+
+    Only readers built with checksum verification on compute them.
+
+    Args:
+      names: archive file names whose reading is complete.
+
+    Returns:
+      The hex digest by archive name, for those that were hashed.
+    """
+    del names
+    return {}
+
+
+def list_directory(directory: epath.Path) -> Listing:
+  """Lists the files of a folder, sorted, separating junk.
+
+  Args:
+    directory: the folder.
+
+  Returns:
+    Its regular files (and junk entries) by name.
+  """
+  names, junk = [], []
+  for child in sorted(directory.iterdir(), key=lambda p: p.name):
+    if is_junk(child.name):
+      junk.append(child.name)
+    elif not child.is_dir():
+      names.append(child.name)
+  return Listing(tuple(names), tuple(junk))
+
+
+def class_folders(directory: epath.Path, origin: str) -> Listing:
+  """The class folders of a train (or val) tree, checked to be WNIDs.
+
+  Args:
+    directory: the folder holding one folder per class.
+    origin: its name for errors.
+
+  Returns:
+    The sorted WNIDs and the other entries beside them (ignored as junk).
+  """
+  wnids, junk = [], []
+  for child in sorted(directory.iterdir(), key=lambda p: p.name):
+    if is_junk(child.name):
+      junk.append(child.name)
+      continue
+    if not child.is_dir():
+      junk.append(child.name)
+      continue
+    metadata.check_known_wnid(child.name, f'{origin}/{child.name}')
+    wnids.append(child.name)
+  return Listing(tuple(wnids), tuple(junk))

@@ -1,0 +1,94 @@
+"""The official bounding box archives, read in place (shared by layouts)."""
+
+from __future__ import annotations
+
+import functools
+import pickle
+import zlib
+
+from etils import epath
+
+from imagenet_custom import metadata
+from imagenet_custom import tario
+from imagenet_custom.readers.base import RawFile
+from imagenet_custom.readers.base import is_junk
+
+BBOX_TRAIN = 'ILSVRC2012_bbox_train_v2.tar.gz'
+BBOX_VAL = 'ILSVRC2012_bbox_val_v3.tgz'
+
+
+def _stem(member_name: str) -> str:
+  return member_name.rsplit('/', 1)[-1].rsplit('.', 1)[0]
+
+
+@functools.cache
+def _train_boxes_by_class(path_str: str) -> dict[str, bytes]:
+  """Reads the train box archive once per process, grouped by class.
+
+  The 544,546 XMLs of the real archive are kept as one compressed blob per
+  class (about the archive's own size in memory) and unpacked one class at a
+  time.
+
+  Args:
+    path_str: the archive's path.
+
+  Returns:
+    Per WNID, a zlib-compressed pickle of `[(member name, xml bytes)]`.
+  """
+  path = epath.Path(path_str)
+  grouped: dict[str, list[tuple[str, bytes]]] = {}
+  for member, data in tario.iter_compressed_members(path):
+    if is_junk(member.name) or not member.name.endswith('.xml'):
+      continue
+    wnid = _stem(member.name).split('_')[0]
+    grouped.setdefault(wnid, []).append((member.name, data))
+  return {
+      wnid: zlib.compress(pickle.dumps(members), 1)
+      for wnid, members in grouped.items()
+  }
+
+
+def train_annotations(path: epath.Path, wnid: str) -> dict[str, RawFile]:
+  """The train annotations of one class from `ILSVRC2012_bbox_train_v2.tar.gz`.
+
+  Args:
+    path: the archive.
+    wnid: the class.
+
+  Returns:
+    Annotation XMLs by image stem (e.g. `n01440764_10026`).
+  """
+  blob = _train_boxes_by_class(str(path)).get(wnid)
+  if blob is None:
+    return {}
+  return {
+      _stem(name): RawFile(_stem(name) + '.xml', f'{path}:{name}', data)
+      for name, data in pickle.loads(zlib.decompress(blob))
+  }
+
+
+def annotation_counts(path: epath.Path) -> dict[str, int]:
+  """The number of train annotations per class in the archive."""
+  return {
+      wnid: len(pickle.loads(zlib.decompress(blob)))
+      for wnid, blob in _train_boxes_by_class(str(path)).items()
+  }
+
+
+def val_annotations(path: epath.Path) -> dict[int, RawFile]:
+  """The val annotations from `ILSVRC2012_bbox_val_v3.tgz`, by val number.
+
+  Args:
+    path: the archive.
+
+  Returns:
+    Annotation XMLs by val image number.
+  """
+  found = {}
+  for member, data in tario.iter_compressed_members(path):
+    number = metadata.val_index(_stem(member.name))
+    if number is not None and member.name.endswith('.xml'):
+      found[number] = RawFile(
+          _stem(member.name) + '.xml', f'{path}:{member.name}', data
+      )
+  return found

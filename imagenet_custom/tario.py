@@ -1,0 +1,238 @@
+"""Reading tar archives in place: seekable windows, nested tars, hashing.
+
+Nothing here extracts to disk or holds a whole member tar in memory. Reads go
+straight to an unbuffered file so that skipping a member costs a seek, not a
+read, and so that the bytes read from an archive can be accounted for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import hashlib
+import io
+import os
+import tarfile
+from typing import BinaryIO
+
+from etils import epath
+
+from imagenet_custom.errors import InputError
+
+_BLOCK = tarfile.BLOCKSIZE
+_HASH_CHUNK = 1 << 20
+
+
+def open_raw(path: epath.Path) -> BinaryIO:
+  """Opens a file for unbuffered, seekable binary reading.
+
+  Args:
+    path: a local path or any `epath` path (e.g. `gs://`).
+
+  Returns:
+    A seekable binary file; local files are unbuffered.
+  """
+  if isinstance(path, epath.Path) and path.as_uri().startswith('file:'):
+    return io.FileIO(os.fspath(path), 'r')
+  return path.open('rb')
+
+
+class Window(io.RawIOBase):
+  """A read-only, seekable view of `size` bytes at `start` of another file."""
+
+  def __init__(self, base: BinaryIO, start: int, size: int):
+    super().__init__()
+    self._base = base
+    self._start = start
+    self._size = size
+    self._position = 0
+
+  def readable(self) -> bool:
+    return True
+
+  def seekable(self) -> bool:
+    return True
+
+  def tell(self) -> int:
+    return self._position
+
+  def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+    if whence == io.SEEK_SET:
+      self._position = offset
+    elif whence == io.SEEK_CUR:
+      self._position += offset
+    else:
+      self._position = self._size + offset
+    return self._position
+
+  def readinto(self, buffer) -> int:  # pytype: disable=signature-mismatch
+    wanted = min(len(buffer), self._size - self._position)
+    if wanted <= 0:
+      return 0
+    self._base.seek(self._start + self._position)
+    data = self._base.read(wanted)
+    buffer[: len(data)] = data
+    self._position += len(data)
+    return len(data)
+
+  def __repr__(self) -> str:
+    return f'Window(start={self._start}, size={self._size})'
+
+
+class HashingReader(io.RawIOBase):
+  """Wraps a seekable file and computes its SHA-256 while it is read.
+
+  Reads may seek around; the hash still covers the file in order: when a read
+  starts past what was hashed, the gap is read and hashed first. So reading a
+  file front to back (skipping members included) reads it once.
+  """
+
+  def __init__(self, base: BinaryIO):
+    super().__init__()
+    self._base = base
+    self._hash = hashlib.sha256()
+    self._hashed_upto = 0
+    self._position = 0
+
+  def readable(self) -> bool:
+    return True
+
+  def seekable(self) -> bool:
+    return True
+
+  def tell(self) -> int:
+    return self._position
+
+  def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+    self._position = self._base.seek(offset, whence)
+    return self._position
+
+  def _hash_gap(self, upto: int) -> None:
+    self._base.seek(self._hashed_upto)
+    while self._hashed_upto < upto:
+      chunk = self._base.read(min(_HASH_CHUNK, upto - self._hashed_upto))
+      if not chunk:
+        break
+      self._hash.update(chunk)
+      self._hashed_upto += len(chunk)
+
+  def readinto(self, buffer) -> int:  # pytype: disable=signature-mismatch
+    if self._position > self._hashed_upto:
+      self._hash_gap(self._position)
+    self._base.seek(self._position)
+    data = self._base.read(len(buffer))
+    buffer[: len(data)] = data
+    end = self._position + len(data)
+    if end > self._hashed_upto:
+      self._hash.update(data[self._hashed_upto - self._position :])
+      self._hashed_upto = end
+    self._position = end
+    return len(data)
+
+  def hexdigest(self) -> str:
+    """Hashes whatever was not read yet and returns the file's SHA-256."""
+    self._hash_gap(1 << 62)
+    return self._hash.hexdigest()
+
+
+def file_size(fileobj: BinaryIO) -> int:
+  """The size of a seekable file, leaving its position unchanged."""
+  position = fileobj.tell()
+  size = fileobj.seek(0, io.SEEK_END)
+  fileobj.seek(position)
+  return size
+
+
+def iter_members(fileobj: BinaryIO, origin: str) -> Iterator[tarfile.TarInfo]:
+  """Lists the regular files of an uncompressed tar, reading headers only.
+
+  Unlike `tarfile`, which stops silently at a corrupt header or at the end of
+  a truncated archive, this raises: an ImageNet tar that ends early must not
+  become a dataset with fewer images.
+
+  Args:
+    fileobj: a seekable binary file holding the tar.
+    origin: the archive's name (and member, for nested tars), for errors.
+
+  Yields:
+    Each regular file's header; `offset_data` and `size` locate its bytes.
+
+  Raises:
+    InputError: the archive is truncated or corrupt.
+  """
+  size = file_size(fileobj)
+  fix = (
+      f'Download {origin.split(":")[0]} again (compare its size with'
+      ' checksums.tsv).'
+  )
+  try:
+    tar = tarfile.open(fileobj=fileobj, mode='r:')
+    while (member := tar.next()) is not None:
+      tar.members.clear()  # tarfile keeps every header otherwise.
+      if member.offset_data + member.size > size:
+        raise InputError(
+            f'{origin}: truncated archive: member {member.name} needs'
+            f' {member.size} bytes at offset {member.offset_data} but the'
+            f' archive ends at {size}. {fix}'
+        )
+      if member.isfile():
+        yield member
+    end = tar.offset
+  except tarfile.TarError as e:
+    raise InputError(f'{origin}: corrupt tar archive ({e}). {fix}') from None
+  fileobj.seek(end)
+  marker = fileobj.read(_BLOCK)
+  if len(marker) < _BLOCK or marker.count(0) != _BLOCK:
+    raise InputError(
+        f'{origin}: the archive is truncated or corrupt at byte {end} of'
+        f' {size} (no valid tar header or end-of-archive marker there). {fix}'
+    )
+
+
+def read_member(fileobj: BinaryIO, offset: int, size: int, origin: str) -> bytes:
+  """Reads one member's bytes by seeking to them.
+
+  Args:
+    fileobj: the seekable tar file the member was listed from.
+    offset: the member's `offset_data` from `iter_members`.
+    size: the member's size.
+    origin: the member's full name, for errors.
+
+  Returns:
+    The member's bytes.
+  """
+  fileobj.seek(offset)
+  data = fileobj.read(size)
+  if len(data) != size:
+    raise InputError(
+        f'{origin}: truncated: {len(data)} of {size} bytes could be'
+        ' read. Download the archive again.'
+    )
+  return data
+
+
+def iter_compressed_members(
+    path: epath.Path,
+) -> Iterator[tuple[tarfile.TarInfo, bytes]]:
+  """Streams the regular files of a compressed tar (`.tar.gz`, `.tgz`).
+
+  Args:
+    path: the archive.
+
+  Yields:
+    `(header, bytes)` of each regular file, in archive order.
+
+  Raises:
+    InputError: the archive is truncated or corrupt.
+  """
+  try:
+    with path.open('rb') as raw, tarfile.open(fileobj=raw, mode='r|*') as tar:
+      for member in tar:
+        if member.isfile():
+          extracted = tar.extractfile(member)
+          assert extracted is not None
+          yield member, extracted.read()
+  except (tarfile.TarError, EOFError, OSError) as e:
+    raise InputError(
+        f'{path}: corrupt or truncated compressed archive ({e}). Download'
+        f' {path.name} again.'
+    ) from None
