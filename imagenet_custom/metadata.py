@@ -167,10 +167,13 @@ def parse_meta_mat(data: bytes, source: str) -> dict[int, Synset]:
     The 1,000 synsets by ILSVRC ID; the name is the first of `words`.
   """
   import scipy.io  # pylint: disable=g-import-not-at-top  # Only devkit 2012.
+  import scipy.io.matlab  # pylint: disable=g-import-not-at-top
 
   try:
     records = scipy.io.loadmat(io.BytesIO(data), squeeze_me=True)['synsets']
-  except (ValueError, KeyError, TypeError, OSError) as e:
+  except (
+      ValueError, KeyError, TypeError, OSError, scipy.io.matlab.MatReadError
+  ) as e:
     raise InputError(
         f'{source}: cannot read the MATLAB synset table ({e}). The devkit'
         ' archive is corrupt; download ILSVRC2012_devkit_t12.tar.gz again.'

@@ -1,0 +1,104 @@
+"""Tests for imagenet_custom.tario: in-place tar reading and hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+
+import pytest
+
+from imagenet_custom import tario
+from imagenet_custom.errors import InputError
+
+
+def _tar(members: dict[str, bytes]) -> bytes:
+  buffer = io.BytesIO()
+  with tarfile.open(fileobj=buffer, mode='w', format=tarfile.USTAR_FORMAT) as tar:
+    for name, data in members.items():
+      info = tarfile.TarInfo(name)
+      info.size = len(data)
+      tar.addfile(info, io.BytesIO(data))
+  return buffer.getvalue()
+
+
+class CountingFile(io.BytesIO):
+  """Counts the bytes read, as /proc/<pid>/io would."""
+
+  bytes_read = 0
+
+  def read(self, size=-1):
+    data = super().read(size)
+    self.bytes_read += len(data)
+    return data
+
+
+def test_members_are_listed_with_headers_only():
+  members = {f'n01440764_{i}.JPEG': bytes([i]) * 100_000 for i in range(5)}
+  archive = CountingFile(_tar(members))
+  listed = list(tario.iter_members(archive, 'a.tar'))
+  assert [m.name for m in listed] == list(members)
+  # Five 512-byte headers and the end marker, not the 500 KB of data.
+  assert archive.bytes_read < 10_000
+  third = listed[2]
+  assert tario.read_member(archive, third.offset_data, third.size, 'a.tar:x') == members['n01440764_2.JPEG']
+
+
+def test_nested_tar_through_a_window():
+  inner = _tar({'n01440764_1.JPEG': b'a' * 1000, 'n01440764_2.JPEG': b'b' * 10})
+  outer = io.BytesIO(_tar({'n01443537.tar': b'x' * 700, 'n01440764.tar': inner}))
+  listed = {m.name: m for m in tario.iter_members(outer, 'train.tar')}
+  member = listed['n01440764.tar']
+  window = tario.Window(outer, member.offset_data, member.size)
+  inner_members = list(tario.iter_members(window, 'train.tar:n01440764.tar'))
+  assert [m.name for m in inner_members] == ['n01440764_1.JPEG', 'n01440764_2.JPEG']
+  second = inner_members[1]
+  assert tario.read_member(window, second.offset_data, second.size, 'x') == b'b' * 10
+
+
+@pytest.mark.parametrize('cut', [700, 1100, 2048 + 512])
+def test_truncated_tar_raises_naming_the_archive(cut):
+  data = _tar({'a.JPEG': b'a' * 1000, 'b.JPEG': b'b' * 1000, 'c.JPEG': b'c' * 10})
+  with pytest.raises(InputError, match='ILSVRC2012_img_val.tar: .*truncated') as error:
+    list(tario.iter_members(io.BytesIO(data[:cut]), 'ILSVRC2012_img_val.tar'))
+  assert 'Download ILSVRC2012_img_val.tar again' in str(error.value)
+
+
+def test_corrupt_header_mid_archive_raises():
+  data = bytearray(_tar({'a.JPEG': b'a' * 1000, 'b.JPEG': b'b' * 1000}))
+  data[1536:1536 + 100] = b'\x7f' * 100  # The second header.
+  with pytest.raises(InputError, match='train.tar:n01.tar: .*corrupt'):
+    list(tario.iter_members(io.BytesIO(bytes(data)), 'train.tar:n01.tar'))
+
+
+def test_garbage_is_not_a_tar():
+  with pytest.raises(InputError, match='x.tar: corrupt tar archive'):
+    list(tario.iter_members(io.BytesIO(b'garbage' * 200), 'x.tar'))
+
+
+def test_hashing_reader_hashes_in_order_despite_seeks():
+  data = bytes(range(256)) * 10_000
+  reader = tario.HashingReader(io.BytesIO(data))
+  reader.seek(1000)
+  assert reader.read(10) == data[1000:1010]
+  reader.seek(500_000)
+  assert reader.read(5) == data[500_000:500_005]
+  reader.seek(0)
+  assert reader.read(3) == data[:3]  # A re-read is not hashed twice.
+  assert reader.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_compressed_truncated_archive_raises(tmp_path):
+  path = tmp_path / 'boxes.tar.gz'
+  buffer = io.BytesIO()
+  with tarfile.open(fileobj=buffer, mode='w:gz') as tar:
+    for i in range(50):
+      info = tarfile.TarInfo(f'n01/n01_{i}.xml')
+      payload = bytes(range(256)) * 40
+      info.size = len(payload)
+      tar.addfile(info, io.BytesIO(payload))
+  path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+  from etils import epath
+
+  with pytest.raises(InputError, match='boxes.tar.gz: corrupt or truncated compressed archive'):
+    list(tario.iter_compressed_members(epath.Path(path)))
