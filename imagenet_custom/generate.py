@@ -15,6 +15,7 @@ import functools
 from typing import Any, NamedTuple, TypeVar
 
 from absl import logging
+import numpy as np
 
 from imagenet_custom import annotations
 from imagenet_custom import images
@@ -129,14 +130,14 @@ def ordered_map(
     yield pending.popleft().result()
 
 
-def _boxes(annotation: annotations.Annotation, counts: dict[str, int]) -> list[list[float]]:
+def _boxes(annotation: annotations.Annotation, counts: dict[str, int]) -> np.ndarray:
   normalized = annotations.normalize_boxes(annotation)
   counts[report_lib.ANNOTATIONS_USED] = 1
   counts[report_lib.BOXES_KEPT] = len(normalized.boxes)
   counts[report_lib.BOXES_SWAPPED] = normalized.swapped
   counts[report_lib.BOXES_CLIPPED] = normalized.clipped
   counts[report_lib.BOXES_DROPPED] = normalized.dropped
-  return [list(box) for box in normalized.boxes]
+  return np.array(normalized.boxes, dtype=np.float64).reshape(-1, 4)
 
 
 def make_example(
@@ -170,7 +171,7 @@ def make_example(
     return Outcome(raw.name, None, {skipped_key: 1}, (e.origin, e.problem))
   if prepared.fix is not images.Fix.KEPT:
     counts[report_lib.REENCODED_PREFIX + prepared.fix.value] = 1
-  boxes: list[list[float]] = []
+  boxes = np.zeros((0, 4), np.float64)
   skipped = None
   if isinstance(annotation, RawFile):
     try:

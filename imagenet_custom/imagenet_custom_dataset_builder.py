@@ -12,6 +12,7 @@ from absl import logging
 import tensorflow_datasets as tfds
 
 from imagenet_custom import checksums
+from imagenet_custom import determinism
 from imagenet_custom import generate
 from imagenet_custom import metadata
 from imagenet_custom import report as report_lib
@@ -86,7 +87,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         download_config.beam_runner is not None
         or download_config.beam_options is not None
     )
-    super()._download_and_prepare(dl_manager, download_config)
+    with determinism.deterministic_serialization():
+      super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
     problems = self._report.imbalances()
     if problems and download_config.max_examples_per_split is None:

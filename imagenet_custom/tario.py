@@ -31,7 +31,7 @@ def open_raw(path: epath.Path) -> BinaryIO:
   Returns:
     A seekable binary file; local files are unbuffered.
   """
-  if isinstance(path, epath.Path) and path.as_uri().startswith('file:'):
+  if '://' not in os.fspath(path):
     return io.FileIO(os.fspath(path), 'r')
   return path.open('rb')
 
