@@ -100,7 +100,7 @@ def find_reader(
   if len(found) > 1:
     raise InputError(
         f'{root} holds several layouts ({", ".join(found)}). Choose one with'
-        ' the builder config, e.g. --config=\'{"name": "default", "layout":'
+        ' the builder config, e.g. --config=\'{"name": "from_kaggle", "layout":'
         f' "{found[0]}"}}\', or move the others out.'
     )
   if found[0] == 'archives':

@@ -1,0 +1,1 @@
+"""Test helpers: a generator of fake ImageNet downloads (`fake_imagenet`)."""
