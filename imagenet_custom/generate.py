@@ -242,9 +242,9 @@ def class_examples(
   class_annotations = reader.train_annotations(wnid)
   if split == 'train':
     logging.info(
-        'Class %s: %d images (%d to validation), %d annotations, from %s',
-        wnid, len(listing.names), len(validation), len(class_annotations),
-        reader.sources().get('train images'),
+        'Reading %s: %d images (%d to validation), %d annotations',
+        reader.class_origin(wnid), len(listing.names), len(validation),
+        len(class_annotations),
     )
     tally.add(report_lib.TRAIN_READ, len(listing.names))
     tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} train', len(listing.names))

@@ -133,7 +133,10 @@ class ArchiveReader(Reader):
   def _inner(self, wnid: str) -> tuple[tario.Window, str]:
     member = self._outer_index()[wnid]
     window = tario.Window(self._file(TRAIN_TAR), member.offset, member.size)
-    return window, f'{TRAIN_TAR}:{member.name}'
+    return window, self.class_origin(wnid)
+
+  def class_origin(self, wnid: str) -> str:
+    return f'{TRAIN_TAR}:{self._outer_index()[wnid].name}'
 
   def list_train_class(self, wnid: str) -> Listing:
     window, origin = self._inner(wnid)

@@ -104,6 +104,10 @@ class Reader(abc.ABC):
     """
 
   @abc.abstractmethod
+  def class_origin(self, wnid: str) -> str:
+    """Where a class's train images are, e.g. `ILSVRC2012_img_train.tar:n01440764.tar`."""
+
+  @abc.abstractmethod
   def list_train_class(self, wnid: str) -> Listing:
     """The train images of one class."""
 

@@ -47,6 +47,9 @@ class FolderReader(Reader):
   def train_classes(self) -> Listing:
     return class_folders(self.root / 'train', 'train')
 
+  def class_origin(self, wnid: str) -> str:
+    return str(self.root / 'train' / wnid)
+
   def list_train_class(self, wnid: str) -> Listing:
     return list_directory(self.root / 'train' / wnid)
 

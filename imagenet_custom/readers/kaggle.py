@@ -77,6 +77,9 @@ class KaggleReader(Reader):
   def train_classes(self) -> Listing:
     return class_folders(self._data('train'), f'{DATA_DIR}/train')
 
+  def class_origin(self, wnid: str) -> str:
+    return str(self._data('train') / wnid)
+
   def list_train_class(self, wnid: str) -> Listing:
     return list_directory(self._data('train') / wnid)
 
