@@ -20,8 +20,15 @@ from imagenet_custom.errors import BadFileError
 REENCODE_QUALITY = 95
 # The largest JPEG DCT scaling: decoding at 1/8 size still reads and
 # Huffman-decodes every byte (so truncation is caught) but skips most of the
-# inverse DCT and colour conversion.
+# inverse DCT and colour conversion. Used only for JPEGs that do not end with
+# their end-of-image marker.
 _CHECK_SCALE = 8
+# JPEG end-of-image marker. Inside entropy-coded data a 0xFF byte is always
+# followed by 0x00 or a restart marker, so data ending with it was written to
+# the end; a truncated file does not end with it.
+_EOI = bytes([0xFF, 0xD9])
+# Bytes some writers append after the end-of-image marker.
+_PADDING = bytes([0x00, 0x0D, 0x0A, 0x20, 0x09])
 # Guards against decompression bombs (far above any ImageNet image).
 _MAX_PIXELS = 1 << 28
 
@@ -90,11 +97,27 @@ def _reencode(image: Image.Image, origin: str) -> bytes:
   return buffer.getvalue()
 
 
+def _check_decodes(image: Image.Image, origin: str) -> None:
+  """Decodes a JPEG at 1/8 scale, which reads every byte of it."""
+  try:
+    image.draft(
+        image.mode,
+        (max(1, image.width // _CHECK_SCALE), max(1, image.height // _CHECK_SCALE)),
+    )
+    image.load()
+  except (OSError, ValueError, SyntaxError) as e:
+    raise BadFileError(origin, f'JPEG does not decode ({e})') from None
+
+
 def prepare_image(data: bytes, origin: str) -> PreparedImage:
   """Checks that an image decodes and returns the bytes to store.
 
   RGB and grayscale JPEGs keep their bytes. CMYK JPEGs, other modes and other
   formats (PNG named `.JPEG`, ...) are decoded and re-encoded as JPEG.
+
+  The check costs a header parse for a JPEG that ends with its end-of-image
+  marker; one that does not (truncated, or with bytes appended) is decoded at
+  1/8 scale, which fails if any of its data is missing.
 
   Args:
     data: the file's bytes.
@@ -111,13 +134,8 @@ def prepare_image(data: bytes, origin: str) -> PreparedImage:
   source_format = image.format or 'unknown'
   width, height = image.size
   if source_format == 'JPEG' and image.mode in ('RGB', 'L'):
-    try:
-      image.draft(
-          image.mode, (max(1, width // _CHECK_SCALE), max(1, height // _CHECK_SCALE))
-      )
-      image.load()
-    except (OSError, ValueError, SyntaxError) as e:
-      raise BadFileError(origin, f'JPEG does not decode ({e})') from None
+    if not data.rstrip(_PADDING).endswith(_EOI):
+      _check_decodes(image, origin)
     return PreparedImage(data, Fix.KEPT, source_format, width, height)
   if source_format == 'JPEG' and image.mode == 'CMYK':
     fix = Fix.CMYK_TO_RGB

@@ -75,3 +75,9 @@ def test_truncated_jpeg_with_good_header_is_caught():
 def test_garbage_is_caught(data):
   with pytest.raises(BadFileError, match='bad.JPEG: '):
     images.prepare_image(data, 'bad.JPEG')
+
+
+def test_bytes_after_the_end_marker_are_checked_by_decoding():
+  data = _encode('RGB', size=(200, 150)) + b'appended by some camera'
+  prepared = images.prepare_image(data, 'x.JPEG')
+  assert prepared.data is data and prepared.fix is images.Fix.KEPT
