@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import pickle
+from typing import NamedTuple
 import zlib
 
 from etils import epath
@@ -21,8 +22,13 @@ def _stem(member_name: str) -> str:
   return member_name.rsplit('/', 1)[-1].rsplit('.', 1)[0]
 
 
+class _ClassBoxes(NamedTuple):
+  count: int
+  blob: bytes
+
+
 @functools.cache
-def _train_boxes_by_class(path_str: str) -> dict[str, bytes]:
+def _train_boxes_by_class(path_str: str) -> dict[str, _ClassBoxes]:
   """Reads the train box archive once per process, grouped by class.
 
   The 544,546 XMLs of the real archive are kept as one compressed blob per
@@ -33,7 +39,8 @@ def _train_boxes_by_class(path_str: str) -> dict[str, bytes]:
     path_str: the archive's path.
 
   Returns:
-    Per WNID, a zlib-compressed pickle of `[(member name, xml bytes)]`.
+    Per WNID, the number of annotations and a zlib-compressed pickle of
+    `[(member name, xml bytes)]`.
   """
   path = epath.Path(path_str)
   grouped: dict[str, list[tuple[str, bytes]]] = {}
@@ -43,7 +50,7 @@ def _train_boxes_by_class(path_str: str) -> dict[str, bytes]:
     wnid = _stem(member.name).split('_')[0]
     grouped.setdefault(wnid, []).append((member.name, data))
   return {
-      wnid: zlib.compress(pickle.dumps(members), 1)
+      wnid: _ClassBoxes(len(members), zlib.compress(pickle.dumps(members), 1))
       for wnid, members in grouped.items()
   }
 
@@ -58,20 +65,20 @@ def train_annotations(path: epath.Path, wnid: str) -> dict[str, RawFile]:
   Returns:
     Annotation XMLs by image stem (e.g. `n01440764_10026`).
   """
-  blob = _train_boxes_by_class(str(path)).get(wnid)
-  if blob is None:
+  boxes = _train_boxes_by_class(str(path)).get(wnid)
+  if boxes is None:
     return {}
   return {
       _stem(name): RawFile(_stem(name) + '.xml', f'{path}:{name}', data)
-      for name, data in pickle.loads(zlib.decompress(blob))
+      for name, data in pickle.loads(zlib.decompress(boxes.blob))
   }
 
 
 def annotation_counts(path: epath.Path) -> dict[str, int]:
   """The number of train annotations per class in the archive."""
   return {
-      wnid: len(pickle.loads(zlib.decompress(blob)))
-      for wnid, blob in _train_boxes_by_class(str(path)).items()
+      wnid: boxes.count
+      for wnid, boxes in _train_boxes_by_class(str(path)).items()
   }
 
 
