@@ -14,6 +14,7 @@ import tensorflow_datasets as tfds
 from imagenet_custom import checksums
 from imagenet_custom import determinism
 from imagenet_custom import generate
+from imagenet_custom import memory
 from imagenet_custom import metadata
 from imagenet_custom import report as report_lib
 from imagenet_custom import splits
@@ -87,7 +88,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         download_config.beam_runner is not None
         or download_config.beam_options is not None
     )
-    with determinism.deterministic_serialization():
+    with (
+        determinism.deterministic_serialization(),
+        memory.bounded_shuffle_buffer(),
+    ):
       super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
     problems = self._report.imbalances()

@@ -1691,7 +1691,7 @@ def _write_bbox_val_tar(path: pathlib.Path, plan: DatasetPlan) -> None:
 
 
 def _mat_uint(value: int) -> np.ndarray:
-  """A MATLAB 1x1 uint16 (reads back as a Python int with `squeeze_me`).
+  """A MATLAB 1x1 uint16, or uint32 past 65,535 (reads back as a Python int).
 
   Args:
     value: the number.
@@ -1699,7 +1699,8 @@ def _mat_uint(value: int) -> np.ndarray:
   Returns:
     The array.
   """
-  return np.array([[value]], dtype=np.uint16)
+  dtype = np.uint16 if value <= np.iinfo(np.uint16).max else np.uint32
+  return np.array([[value]], dtype=dtype)
 
 
 def _mat_ids(values: Sequence[int]) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Benchmarks of the imagenet_custom build (not part of the installed package)."""
