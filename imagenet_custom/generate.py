@@ -24,6 +24,7 @@ from imagenet_custom import report as report_lib
 from imagenet_custom import splits
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
+from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import LabelSource
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
@@ -141,7 +142,7 @@ def _boxes(annotation: annotations.Annotation, counts: dict[str, int]) -> np.nda
 
 
 def make_example(
-    raw: RawFile,
+    source: ImageSource,
     wnid: str,
     annotation: annotations.Annotation | RawFile | None,
     skip_bad_files: bool,
@@ -150,7 +151,7 @@ def make_example(
   """Checks one image and builds its example. Thread-safe, pure.
 
   Args:
-    raw: the image file.
+    source: the image, read here (in the calling worker thread).
     wnid: its class.
     annotation: its box annotation, parsed or as XML bytes, if any.
     skip_bad_files: return a skip instead of raising on unreadable files.
@@ -164,11 +165,11 @@ def make_example(
   """
   counts: dict[str, int] = {}
   try:
-    prepared = images.prepare_image(raw.data, raw.origin)
+    prepared = images.prepare_image(source.read(), source.origin)
   except BadFileError as e:
     if not skip_bad_files:
       raise
-    return Outcome(raw.name, None, {skipped_key: 1}, (e.origin, e.problem))
+    return Outcome(source.name, None, {skipped_key: 1}, (e.origin, e.problem))
   if prepared.fix is not images.Fix.KEPT:
     counts[report_lib.REENCODED_PREFIX + prepared.fix.value] = 1
   boxes = np.zeros((0, 4), np.float64)
@@ -187,10 +188,10 @@ def make_example(
   example = {
       'image': prepared.data,
       'label': wnid,
-      'file_name': raw.name,
+      'file_name': source.name,
       'bboxes': boxes,
   }
-  return Outcome(raw.name, example, counts, skipped)
+  return Outcome(source.name, example, counts, skipped)
 
 
 def tally_outcome(outcome: Outcome, split: str, tally: report_lib.Tally) -> None:
@@ -265,12 +266,12 @@ def _class_image_example(
     wnid: str,
     class_annotations: dict[str, RawFile],
     skip_bad_files: bool,
-    raw: RawFile,
+    source: ImageSource,
 ) -> Outcome:
   return make_example(
-      raw,
+      source,
       wnid,
-      class_annotations.get(_stem(raw.name)),
+      class_annotations.get(_stem(source.name)),
       skip_bad_files,
       report_lib.TRAIN_SKIPPED,
   )
@@ -304,11 +305,11 @@ def val_examples(
       yield outcome.key, outcome.example
 
 
-def _val_image_example(plan: Plan, raw: RawFile) -> Outcome:
-  number = metadata.val_index(raw.name)
+def _val_image_example(plan: Plan, source: ImageSource) -> Outcome:
+  number = metadata.val_index(source.name)
   assert number is not None  # Checked by `make_plan`.
   return make_example(
-      raw,
+      source,
       plan.val_labels[number],
       plan.val_annotations.get(number),
       plan.options.skip_bad_files,

@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import tarfile
+import threading
 from typing import BinaryIO
 
 from etils import epath
@@ -19,6 +20,8 @@ from etils import epath
 from imagenet_custom.errors import InputError
 
 _BLOCK = tarfile.BLOCKSIZE
+# Serialises seek-and-read on files that have no `pread`.
+_SEEK_LOCK = threading.Lock()
 _HASH_CHUNK = 1 << 20
 
 
@@ -189,19 +192,27 @@ def iter_members(fileobj: BinaryIO, origin: str) -> Iterator[tarfile.TarInfo]:
 
 
 def read_member(fileobj: BinaryIO, offset: int, size: int, origin: str) -> bytes:
-  """Reads one member's bytes by seeking to them.
+  """Reads one member's bytes at its offset. Thread-safe.
+
+  Local files are read with `pread`, which neither uses nor moves the file's
+  position, so threads can read members while another lists headers. Other
+  files are read under a lock.
 
   Args:
-    fileobj: the seekable tar file the member was listed from.
-    offset: the member's `offset_data` from `iter_members`.
+    fileobj: the tar file (or window) the member was listed from.
+    offset: the member's `offset_data`, in `fileobj`.
     size: the member's size.
     origin: the member's full name, for errors.
 
   Returns:
     The member's bytes.
   """
-  fileobj.seek(offset)
-  data = fileobj.read(size)
+  if isinstance(fileobj, io.FileIO):
+    data = os.pread(fileobj.fileno(), size, offset)
+  else:
+    with _SEEK_LOCK:
+      fileobj.seek(offset)
+      data = fileobj.read(size)
   if len(data) != size:
     raise InputError(
         f'{origin}: truncated: {len(data)} of {size} bytes could be'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+import functools
 import threading
 from typing import Any, BinaryIO, NamedTuple
 
@@ -14,6 +15,7 @@ from imagenet_custom import tario
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import box_archives
 from imagenet_custom.readers import devkit
+from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import is_junk
 from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.base import RawFile
@@ -144,21 +146,34 @@ class ArchiveReader(Reader):
     self._local.listed = (wnid, members)
     return Listing(tuple(m.name for m in members), tuple(junk))
 
+  def _source(
+      self, archive: str, member: _Member, start: int, origin: str
+  ) -> ImageSource:
+    """An image at `start + member.offset` of an archive.
+
+    Read later, with `pread`, by whichever thread asks; when verifying
+    checksums it is read now instead, so the archive is hashed in order.
+    """
+    member_origin = f'{origin}:{member.name}'
+    read = functools.partial(
+        tario.read_member,
+        self._file(archive), start + member.offset, member.size, member_origin,
+    )
+    if self.verify_checksums:
+      read = functools.partial(_already_read, read())
+    return ImageSource(member.name, member_origin, read)
+
   def read_train_class(
       self, wnid: str, names: Collection[str]
-  ) -> Iterator[RawFile]:
+  ) -> Iterator[ImageSource]:
     listed = getattr(self._local, 'listed', None)
     if listed is None or listed[0] != wnid:
       self.list_train_class(wnid)
-    members = self._local.listed[1]
-    window, origin = self._inner(wnid)
-    for member in members:
+    start = self._outer_index()[wnid].offset
+    origin = self.class_origin(wnid)
+    for member in self._local.listed[1]:
       if member.name in names:
-        member_origin = f'{origin}:{member.name}'
-        data = tario.read_member(
-            window, member.offset, member.size, member_origin
-        )
-        yield RawFile(member.name, member_origin, data)
+        yield self._source(TRAIN_TAR, member, start, origin)
 
   def train_annotations(self, wnid: str) -> dict[str, RawFile]:
     path = self.root / box_archives.BBOX_TRAIN
@@ -178,14 +193,10 @@ class ArchiveReader(Reader):
         tuple(m.name for m in self._val_index()), tuple(self._val_junk)
     )
 
-  def read_val(self, names: Collection[str]) -> Iterator[RawFile]:
-    tar = self._file(VAL_TAR)
+  def read_val(self, names: Collection[str]) -> Iterator[ImageSource]:
     for member in self._val_index():
       if member.name in names:
-        origin = f'{VAL_TAR}:{member.name}'
-        yield RawFile(
-            member.name, origin, tario.read_member(tar, member.offset, member.size, origin)
-        )
+        yield self._source(VAL_TAR, member, 0, VAL_TAR)
 
   def val_annotations(self) -> dict[int, RawFile]:
     path = self.root / box_archives.BBOX_VAL
@@ -202,3 +213,6 @@ class ArchiveReader(Reader):
     labels, blacklist, names = devkit.load_devkit_2012(path)
     return ValMetadata((labels,), blacklist, names)
 
+
+def _already_read(data: bytes) -> bytes:
+  return data

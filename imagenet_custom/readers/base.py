@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 import dataclasses
 from typing import NamedTuple
 
@@ -34,6 +34,23 @@ class RawFile(NamedTuple):
   name: str
   origin: str
   data: bytes
+
+
+class ImageSource(NamedTuple):
+  """An image found in the input, read when `read()` is called.
+
+  Reading is deferred so that it can happen in a worker thread, overlapping
+  disk waits with the writer's work.
+
+  Attributes:
+    name: the file name, e.g. `n01440764_10026.JPEG`.
+    origin: where it is, e.g. `ILSVRC2012_img_train.tar:n01440764.tar:...`.
+    read: returns the file's bytes; thread-safe.
+  """
+
+  name: str
+  origin: str
+  read: Callable[[], bytes]
 
 
 class Listing(NamedTuple):
@@ -114,8 +131,8 @@ class Reader(abc.ABC):
   @abc.abstractmethod
   def read_train_class(
       self, wnid: str, names: Collection[str]
-  ) -> Iterator[RawFile]:
-    """Reads the named train images of one class, in storage order.
+  ) -> Iterator[ImageSource]:
+    """The named train images of one class, in storage order.
 
     Images not named are skipped without being read.
     """
@@ -133,8 +150,8 @@ class Reader(abc.ABC):
     """The val images."""
 
   @abc.abstractmethod
-  def read_val(self, names: Collection[str]) -> Iterator[RawFile]:
-    """Reads the named val images, in storage order."""
+  def read_val(self, names: Collection[str]) -> Iterator[ImageSource]:
+    """The named val images, in storage order."""
 
   @abc.abstractmethod
   def val_annotations(self) -> dict[int, RawFile]:

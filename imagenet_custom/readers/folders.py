@@ -17,6 +17,7 @@ from imagenet_custom.errors import InputError
 from imagenet_custom.readers import box_archives
 from imagenet_custom.readers import devkit
 from imagenet_custom.readers.base import class_folders
+from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import LabelSource
 from imagenet_custom.readers.base import list_directory
 from imagenet_custom.readers.base import Listing
@@ -55,7 +56,7 @@ class FolderReader(Reader):
 
   def read_train_class(
       self, wnid: str, names: Collection[str]
-  ) -> Iterator[RawFile]:
+  ) -> Iterator[ImageSource]:
     return read_folder(self.root / 'train' / wnid, names)
 
   def train_annotations(self, wnid: str) -> dict[str, RawFile]:
@@ -87,11 +88,11 @@ class FolderReader(Reader):
     files, junk = self._val_listing
     return Listing(tuple(sorted(files)), junk)
 
-  def read_val(self, names: Collection[str]) -> Iterator[RawFile]:
+  def read_val(self, names: Collection[str]) -> Iterator[ImageSource]:
     files = self._val_listing[0]
     for name in sorted(names):
       path = files[name][0]
-      yield RawFile(name, str(path), path.read_bytes())
+      yield ImageSource(name, str(path), path.read_bytes)
 
   def val_annotations(self) -> dict[int, RawFile]:
     path = self.root / box_archives.BBOX_VAL

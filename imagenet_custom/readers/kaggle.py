@@ -11,6 +11,7 @@ from imagenet_custom import metadata
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import devkit
 from imagenet_custom.readers.base import class_folders
+from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import LabelSource
 from imagenet_custom.readers.base import list_directory
 from imagenet_custom.readers.base import Listing
@@ -23,19 +24,21 @@ ANNOTATIONS_DIR = 'ILSVRC/Annotations/CLS-LOC'
 DEVKIT_DIR = 'ILSVRC/devkit/data'
 
 
-def read_folder(directory: epath.Path, names: Collection[str]) -> Iterator[RawFile]:
-  """Reads the named files of a folder, in sorted order.
+def read_folder(
+    directory: epath.Path, names: Collection[str]
+) -> Iterator[ImageSource]:
+  """The named files of a folder, in sorted order.
 
   Args:
     directory: the folder.
     names: the file names to read.
 
   Yields:
-    Each file's bytes.
+    Each file, read when asked.
   """
   for name in sorted(names):
     path = directory / name
-    yield RawFile(name, str(path), path.read_bytes())
+    yield ImageSource(name, str(path), path.read_bytes)
 
 
 def annotation_folder(directory: epath.Path) -> dict[str, RawFile]:
@@ -85,7 +88,7 @@ class KaggleReader(Reader):
 
   def read_train_class(
       self, wnid: str, names: Collection[str]
-  ) -> Iterator[RawFile]:
+  ) -> Iterator[ImageSource]:
     return read_folder(self._data('train') / wnid, names)
 
   def train_annotations(self, wnid: str) -> dict[str, RawFile]:
@@ -104,7 +107,7 @@ class KaggleReader(Reader):
   def list_val(self) -> Listing:
     return list_directory(self._data('val'))
 
-  def read_val(self, names: Collection[str]) -> Iterator[RawFile]:
+  def read_val(self, names: Collection[str]) -> Iterator[ImageSource]:
     return read_folder(self._data('val'), names)
 
   def val_annotations(self) -> dict[int, RawFile]:
