@@ -111,3 +111,22 @@ def load_loc_val_solution(path: epath.Path) -> LabelSource:
 def load_synset_mapping(path: epath.Path) -> dict[str, str]:
   """Reads class names from Kaggle's `LOC_synset_mapping.txt`."""
   return metadata.parse_synset_mapping(path.read_text(), str(path))
+
+
+def load_kaggle_csvs(
+    root: epath.Path,
+) -> tuple[list[LabelSource], dict[str, str] | None]:
+  """Val labels and class names from Kaggle's files in `root`, if present.
+
+  Args:
+    root: the folder that may hold `LOC_val_solution.csv` and
+      `LOC_synset_mapping.txt`.
+
+  Returns:
+    The label sources found (none or one) and the class names (or None).
+  """
+  solution = root / LOC_VAL_SOLUTION
+  mapping = root / LOC_SYNSET_MAPPING
+  sources = [load_loc_val_solution(solution)] if solution.exists() else []
+  names = load_synset_mapping(mapping) if mapping.exists() else None
+  return sources, names

@@ -125,12 +125,9 @@ class KaggleReader(Reader):
     if devkit_dir.exists():
       labels, blacklist, names = devkit.load_devkit_2015(devkit_dir)
       sources.append(labels)
-    solution = self.root / devkit.LOC_VAL_SOLUTION
-    if solution.exists():
-      sources.append(devkit.load_loc_val_solution(solution))
-    mapping = self.root / devkit.LOC_SYNSET_MAPPING
-    if mapping.exists():
-      names = devkit.load_synset_mapping(mapping)
+    csv_sources, csv_names = devkit.load_kaggle_csvs(self.root)
+    sources.extend(csv_sources)
+    names = csv_names or names
     if blacklist is None:
       logging.warning(
           'No ILSVRC2015 devkit in %s: no blacklist applies, all val images'
