@@ -43,6 +43,12 @@ def test_missing_manual_dir_lists_what_each_layout_needs(tmp_path):
   assert TRAIN_TAR in message and 'ILSVRC/Data/CLS-LOC' in message and 'train/<wnid>' in message
 
 
+def test_empty_manual_dir_lists_what_each_layout_needs(tmp_path):
+  (tmp_path / 'empty').mkdir()
+  message = _build_fails(tmp_path / 'empty', tmp_path, error=AssertionError)
+  assert 'does not exist or is empty' in message and TRAIN_TAR in message
+
+
 def test_unrecognised_manual_dir(tmp_path):
   manual = tmp_path / 'manual'
   manual.mkdir()
