@@ -91,7 +91,9 @@ class Outcome(NamedTuple):
     key: the example's unique key (its file name).
     example: the example, or None if the image was skipped.
     counts: report counters to add.
-    skipped: `(origin, reason)` when skipped.
+    skipped: `(origin, reason)` of a file skipped with `skip_bad_files`:
+      the image (then `example` is None) or its annotation (then the example
+      has no boxes).
   """
 
   key: str
@@ -110,7 +112,8 @@ def ordered_map(
 
   Args:
     function: applied to each item.
-    items: consumed lazily by the calling thread (which does the reading).
+    items: consumed lazily by the calling thread (tar headers are listed
+      there; the bytes are read by `function`).
     pool: where `function` runs; None runs it in the calling thread.
     window: bound on items held in memory at once.
 
