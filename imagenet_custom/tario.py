@@ -12,7 +12,6 @@ import hashlib
 import io
 import os
 import tarfile
-import threading
 from typing import BinaryIO
 
 from etils import epath
@@ -20,8 +19,6 @@ from etils import epath
 from imagenet_custom.errors import InputError
 
 _BLOCK = tarfile.BLOCKSIZE
-# Serialises seek-and-read on files that have no `pread`.
-_SEEK_LOCK = threading.Lock()
 _HASH_CHUNK = 1 << 20
 
 
@@ -191,12 +188,17 @@ def iter_members(fileobj: BinaryIO, origin: str) -> Iterator[tarfile.TarInfo]:
     )
 
 
-def read_member(fileobj: BinaryIO, offset: int, size: int, origin: str) -> bytes:
-  """Reads one member's bytes at its offset. Thread-safe.
+def supports_pread(fileobj: BinaryIO) -> bool:
+  """Whether `read_member` on this file is safe from any thread."""
+  return isinstance(fileobj, io.FileIO)
 
-  Local files are read with `pread`, which neither uses nor moves the file's
-  position, so threads can read members while another lists headers. Other
-  files are read under a lock.
+
+def read_member(fileobj: BinaryIO, offset: int, size: int, origin: str) -> bytes:
+  """Reads one member's bytes at its offset.
+
+  Local files (`io.FileIO`) are read with `pread`, which neither uses nor
+  moves the file's position: any thread can read members while another lists
+  headers. Other files are read by seeking, from the listing thread only.
 
   Args:
     fileobj: the tar file (or window) the member was listed from.
@@ -207,12 +209,11 @@ def read_member(fileobj: BinaryIO, offset: int, size: int, origin: str) -> bytes
   Returns:
     The member's bytes.
   """
-  if isinstance(fileobj, io.FileIO):
+  if supports_pread(fileobj):
     data = os.pread(fileobj.fileno(), size, offset)
   else:
-    with _SEEK_LOCK:
-      fileobj.seek(offset)
-      data = fileobj.read(size)
+    fileobj.seek(offset)
+    data = fileobj.read(size)
   if len(data) != size:
     raise InputError(
         f'{origin}: truncated: {len(data)} of {size} bytes could be'

@@ -151,15 +151,17 @@ class ArchiveReader(Reader):
   ) -> ImageSource:
     """An image at `start + member.offset` of an archive.
 
-    Read later, with `pread`, by whichever thread asks; when verifying
-    checksums it is read now instead, so the archive is hashed in order.
+    Read later, with `pread`, by whichever thread asks. It is read now
+    instead when verifying checksums (so the archive is hashed in order) and
+    for remote files, which can only be read by seeking.
     """
     member_origin = f'{origin}:{member.name}'
+    archive_file = self._file(archive)
     read = functools.partial(
         tario.read_member,
-        self._file(archive), start + member.offset, member.size, member_origin,
+        archive_file, start + member.offset, member.size, member_origin,
     )
-    if self.verify_checksums:
+    if not tario.supports_pread(archive_file):
       read = functools.partial(_already_read, read())
     return ImageSource(member.name, member_origin, read)
 
