@@ -161,3 +161,13 @@ def test_reading_back_without_the_package(built, tmp_path):
   )
   assert result.returncode == 0, result.stderr[-2000:]
   assert 'count 24' in result.stdout
+
+
+def test_config_changes_the_split(tmp_path):
+  from conftest import build  # pylint: disable=g-import-not-at-top
+
+  builder = build(DUMMY / 'folders', tmp_path, validation_fraction=0.1, split_seed='my-seed')
+  # round(0.1 n) for n = 10, 9, 10, 8, 1, 3, with one image on each side when n >= 2.
+  assert builder.info.splits['validation'].num_examples == 1 + 1 + 1 + 1 + 0 + 1
+  assert builder.info.splits['train'].num_examples == 41 - 5
+  assert builder.info.metadata['split'] == {'validation_fraction': 0.1, 'split_seed': 'my-seed'}
