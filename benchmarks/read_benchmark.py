@@ -68,7 +68,7 @@ PROJECT_DIR = pathlib.Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
   sys.path.insert(0, str(PROJECT_DIR))
 
-import imagenet_custom  # Registers the builder.
+import imagenet_custom  # noqa: F401  Registers the builder.
 from imagenet_custom import pipeline
 from imagenet_custom.testing import fake_imagenet
 

@@ -181,7 +181,7 @@ def test_label_sources_disagree(tmp_path):
   csv.write_text('\n'.join(lines) + '\n')
   message = _build_fails(manual, tmp_path)
   assert 'Val label sources disagree on 1 images' in message
-  assert f'ILSVRC2012_val_00000005: ' in message
+  assert 'ILSVRC2012_val_00000005: ' in message
   assert new_wnid in message and old_wnid in message and 'LOC_val_solution.csv' in message
 
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import tensorflow_datasets as tfds
 
 from conftest import DUMMY, REPO, build, read_all

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import io
 import os
-import pathlib
 import shutil
 from unittest import mock
 
 import pytest
-from etils import epath
 
 from imagenet_custom import readers
 from imagenet_custom import tario
