@@ -19,6 +19,7 @@ from imagenet_custom import metadata
 from imagenet_custom import report as report_lib
 from imagenet_custom import splits
 from imagenet_custom import readers
+from imagenet_custom.readers import archives
 from imagenet_custom.errors import InputError
 
 @dataclasses.dataclass(eq=False)
@@ -171,9 +172,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         names = plan.val_split_names(split)
         yield from generate.val_examples(plan, names, split, self._report, pool)
     if split == 'train':
-      checksums.verify(plan.reader.finish_checksums(['ILSVRC2012_img_train.tar']))
+      checksums.verify(plan.reader.finish_checksums([archives.TRAIN_TAR]))
     elif split == 'test':
-      checksums.verify(plan.reader.finish_checksums(['ILSVRC2012_img_val.tar']))
+      checksums.verify(plan.reader.finish_checksums([archives.VAL_TAR]))
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""

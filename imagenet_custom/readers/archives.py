@@ -178,12 +178,10 @@ class ArchiveReader(Reader):
         yield self._source(TRAIN_TAR, member, start, origin)
 
   def train_annotations(self, wnid: str) -> dict[str, RawFile]:
-    path = self.root / box_archives.BBOX_TRAIN
-    return box_archives.train_annotations(path, wnid) if path.exists() else {}
+    return box_archives.train_annotations(self.root, wnid)
 
   def annotation_counts(self) -> dict[str, int]:
-    path = self.root / box_archives.BBOX_TRAIN
-    return box_archives.annotation_counts(path) if path.exists() else {}
+    return box_archives.annotation_counts(self.root)
 
   def _val_index(self) -> list[_Member]:
     if self._val is None:
@@ -201,8 +199,7 @@ class ArchiveReader(Reader):
         yield self._source(VAL_TAR, member, 0, VAL_TAR)
 
   def val_annotations(self) -> dict[int, RawFile]:
-    path = self.root / box_archives.BBOX_VAL
-    return box_archives.val_annotations(path) if path.exists() else {}
+    return box_archives.val_annotations(self.root)
 
   def val_metadata(self) -> ValMetadata:
     path = self.root / devkit.DEVKIT_2012

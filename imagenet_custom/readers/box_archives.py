@@ -55,16 +55,20 @@ def _train_boxes_by_class(path_str: str) -> dict[str, _ClassBoxes]:
   }
 
 
-def train_annotations(path: epath.Path, wnid: str) -> dict[str, RawFile]:
+def train_annotations(root: epath.Path, wnid: str) -> dict[str, RawFile]:
   """The train annotations of one class from `ILSVRC2012_bbox_train_v2.tar.gz`.
 
   Args:
-    path: the archive.
+    root: the folder that may hold the archive.
     wnid: the class.
 
   Returns:
-    Annotation XMLs by image stem (e.g. `n01440764_10026`).
+    Annotation XMLs by image stem (e.g. `n01440764_10026`); none without
+    the archive.
   """
+  path = root / BBOX_TRAIN
+  if not path.exists():
+    return {}
   boxes = _train_boxes_by_class(str(path)).get(wnid)
   if boxes is None:
     return {}
@@ -74,23 +78,29 @@ def train_annotations(path: epath.Path, wnid: str) -> dict[str, RawFile]:
   }
 
 
-def annotation_counts(path: epath.Path) -> dict[str, int]:
-  """The number of train annotations per class in the archive."""
+def annotation_counts(root: epath.Path) -> dict[str, int]:
+  """The number of train annotations per class in `root`'s train box archive."""
+  path = root / BBOX_TRAIN
+  if not path.exists():
+    return {}
   return {
       wnid: boxes.count
       for wnid, boxes in _train_boxes_by_class(str(path)).items()
   }
 
 
-def val_annotations(path: epath.Path) -> dict[int, RawFile]:
+def val_annotations(root: epath.Path) -> dict[int, RawFile]:
   """The val annotations from `ILSVRC2012_bbox_val_v3.tgz`, by val number.
 
   Args:
-    path: the archive.
+    root: the folder that may hold the archive.
 
   Returns:
-    Annotation XMLs by val image number.
+    Annotation XMLs by val image number; none without the archive.
   """
+  path = root / BBOX_VAL
+  if not path.exists():
+    return {}
   found = {}
   for member, data in tario.iter_compressed_members(path):
     number = metadata.val_index(_stem(member.name))

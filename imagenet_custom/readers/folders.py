@@ -60,12 +60,10 @@ class FolderReader(Reader):
     return read_folder(self.root / 'train' / wnid, names)
 
   def train_annotations(self, wnid: str) -> dict[str, RawFile]:
-    path = self.root / box_archives.BBOX_TRAIN
-    return box_archives.train_annotations(path, wnid) if path.exists() else {}
+    return box_archives.train_annotations(self.root, wnid)
 
   def annotation_counts(self) -> dict[str, int]:
-    path = self.root / box_archives.BBOX_TRAIN
-    return box_archives.annotation_counts(path) if path.exists() else {}
+    return box_archives.annotation_counts(self.root)
 
   @functools.cached_property
   def _val_listing(self) -> tuple[dict[str, tuple[epath.Path, str | None]], tuple[str, ...]]:
@@ -95,8 +93,7 @@ class FolderReader(Reader):
       yield ImageSource(name, str(path), path.read_bytes)
 
   def val_annotations(self) -> dict[int, RawFile]:
-    path = self.root / box_archives.BBOX_VAL
-    return box_archives.val_annotations(path) if path.exists() else {}
+    return box_archives.val_annotations(self.root)
 
   def val_metadata(self) -> ValMetadata:
     sources: list[LabelSource] = []
