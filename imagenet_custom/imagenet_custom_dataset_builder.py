@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import concurrent.futures
+import contextlib
 import dataclasses
-import multiprocessing
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,10 +16,13 @@ from imagenet_custom import determinism
 from imagenet_custom import generate
 from imagenet_custom import memory
 from imagenet_custom import metadata
+from imagenet_custom import parallel_build
+from imagenet_custom import progress as progress_lib
 from imagenet_custom import report as report_lib
 from imagenet_custom import splits
 from imagenet_custom import readers
-from imagenet_custom.readers import archives
+from imagenet_custom import tfds_passthrough
+from imagenet_custom import workers
 from imagenet_custom.errors import InputError
 
 @dataclasses.dataclass(eq=False)
@@ -33,10 +36,14 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       split of the same size.
     skip_bad_files: skip unreadable images and annotations (each is listed in
       the build report) instead of stopping the build.
-    verify_checksums: compute the official archives' SHA-256 while they are
-      read and fail the build on a mismatch (plain builds only).
+    verify_checksums: compute the official archives' SHA-256 during the
+      build (one extra sequential read of each, in a background thread) and
+      fail the build on a mismatch (plain builds only).
     layout: `auto`, `archives`, `kaggle` or `folders`.
-    num_threads: threads for per-image work; 0 means one per core.
+    num_workers: worker processes for per-image work (reading, checking,
+      re-encoding, boxes, serialising); 0 means one per core.
+    num_threads: threads in each worker, so that disk reads overlap the
+      work; 0 means 2.
   """
 
   validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
@@ -44,6 +51,7 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   skip_bad_files: bool = False
   verify_checksums: bool = False
   layout: str = 'auto'
+  num_workers: int = 0
   num_threads: int = 0
 
 
@@ -68,6 +76,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   _use_beam = False
   _plan: generate.Plan | None = None
   _report: report_lib.BuildReport | None = None
+  _pool: workers.WorkerPool | None = None
+  _progress: progress_lib.Progress | None = None
+  _hashes: checksums.BackgroundHash | None = None
 
   def _info(self) -> tfds.core.DatasetInfo:
     """Returns the dataset's features and metadata."""
@@ -89,12 +100,17 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         download_config.beam_runner is not None
         or download_config.beam_options is not None
     )
-    with (
-        determinism.deterministic_serialization(),
-        memory.bounded_shuffle_buffer(),
-    ):
+    with contextlib.ExitStack() as stack:
+      stack.enter_context(determinism.deterministic_serialization())
+      stack.enter_context(memory.bounded_shuffle_buffer())
+      stack.enter_context(tfds_passthrough.passthrough())
+      stack.callback(self._close_pool)
       super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
+    if self._progress is not None:
+      self._progress.finish()
+    if self._hashes is not None:
+      checksums.verify(self._hashes.digests())
     problems = self._report.imbalances()
     if problems and download_config.max_examples_per_split is None:
       raise InputError(
@@ -121,12 +137,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           ' worker reads part of an archive). Check the archives with'
           ' `sha256sum` against checksums.tsv, or build without Beam.'
       )
-    reader = readers.find_reader(
-        dl_manager.manual_dir, config.layout, config.verify_checksums
-    )
+    reader = readers.find_reader(dl_manager.manual_dir, config.layout)
     logging.info('Reading the %r layout: %s', reader.layout, reader.sources())
     self._report = report_lib.BuildReport(layout=reader.layout)
     checksums.check_sizes(reader.archives())
+    if config.verify_checksums:
+      self._hashes = checksums.BackgroundHash(reader.archives())
     self._plan = generate.make_plan(
         reader,
         generate.Options(
@@ -134,10 +150,32 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         ),
         self._report,
     )
+    if not self._use_beam:
+      self._start_pool(self._plan)
     return {
         split: self._generate_examples(self._plan, split)
         for split in self._nonempty_splits(self._plan)
     }
+
+  def _start_pool(self, plan: generate.Plan) -> None:
+    """Starts the worker processes and counts the images for the progress line."""
+    config = self.builder_config
+    self._pool = workers.WorkerPool(
+        config.num_workers or os.cpu_count() or 1,
+        parallel_build.WorkerState(
+            plan,
+            tfds_passthrough.field_specs(self.info.features),
+            config.num_threads or 2,
+        ),
+    )
+    totals = parallel_build.count_images(self._pool, plan)
+    logging.info('Images per split: %s', totals)
+    self._progress = progress_lib.Progress(sum(totals.values()))
+
+  def _close_pool(self) -> None:
+    if self._pool is not None:
+      self._pool.close()
+      self._pool = None
 
   def _nonempty_splits(self, plan: generate.Plan) -> list[str]:
     """The splits that will hold examples (TFDS cannot write an empty one)."""
@@ -161,20 +199,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _plain_examples(
       self, plan: generate.Plan, split: str
-  ) -> Iterator[tuple[str, generate.Example]]:
-    threads = self.builder_config.num_threads or multiprocessing.cpu_count()
-    assert self._report is not None
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-      if split in report_lib.TRAIN_SPLITS:
-        for wnid in plan.reader.train_classes().names:
-          yield from generate.class_examples(plan, wnid, split, self._report, pool)
-      else:
-        names = plan.val_split_names(split)
-        yield from generate.val_examples(plan, names, split, self._report, pool)
-    if split == 'train':
-      checksums.verify(plan.reader.finish_checksums([archives.TRAIN_TAR]))
-    elif split == 'test':
-      checksums.verify(plan.reader.finish_checksums([archives.VAL_TAR]))
+  ) -> Iterator[tuple[str, tfds_passthrough.Serialized]]:
+    assert self._pool is not None
+    assert self._report is not None and self._progress is not None
+    for key, record in parallel_build.split_records(
+        self._pool, plan, split, self._report, self._progress
+    ):
+      yield key, tfds_passthrough.Serialized(record)
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""

@@ -67,6 +67,12 @@ class BuildReport:
     with self._lock:
       self.skipped.append(f'{origin}: {reason}')
 
+  def merge(self, counts: dict[str, int], skipped: list[str]) -> None:
+    """Adds counters and skipped files gathered elsewhere (e.g. in a worker)."""
+    with self._lock:
+      self.counts.update(counts)
+      self.skipped.extend(skipped)
+
   def written(self, split: str) -> int:
     """Images written to `split`."""
     return self.counts[WRITTEN_PREFIX + split]
