@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -161,7 +160,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     """Starts the worker processes and counts the images for the progress line."""
     config = self.builder_config
     self._pool = workers.WorkerPool(
-        config.num_workers or os.cpu_count() or 1,
+        config.num_workers,
         parallel_build.WorkerState(
             plan,
             tfds_passthrough.field_specs(self.info.features),

@@ -48,9 +48,10 @@ def check_compatible() -> None:
       missing.
   """
   problems = []
-  if not callable(getattr(features_dict.FeaturesDict, 'encode_example', None)):
+  # Each must be defined by the class itself, which is what is replaced.
+  if not callable(vars(features_dict.FeaturesDict).get('encode_example')):
     problems.append('FeaturesDict.encode_example is gone')
-  serialize = getattr(example_serializer.ExampleSerializer, 'serialize_example', None)
+  serialize = vars(example_serializer.ExampleSerializer).get('serialize_example')
   if not callable(serialize):
     problems.append('ExampleSerializer.serialize_example is gone')
   elif list(inspect.signature(serialize).parameters) != ['self', 'example']:

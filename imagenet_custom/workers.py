@@ -155,14 +155,14 @@ class WorkerPool:
     """Starts the workers and sends each the shared state.
 
     Args:
-      num_workers: how many processes (at least 1).
+      num_workers: how many processes; 0 means one per core.
       state: picklable; passed to every task run in this pool.
     """
     self._workers: list[_Worker] = []
     self._closed = False
     payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-      for index in range(max(1, num_workers)):
+      for index in range(num_workers or os.cpu_count() or 1):
         process = subprocess.Popen(
             [sys.executable, _WORKER_MAIN],
             stdin=subprocess.PIPE,
