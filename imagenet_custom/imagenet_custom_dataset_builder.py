@@ -12,15 +12,16 @@ from absl import logging
 import tensorflow_datasets as tfds
 
 from imagenet_custom import checksums
-from imagenet_custom import determinism
 from imagenet_custom import generate
-from imagenet_custom import memory
 from imagenet_custom import metadata
 from imagenet_custom import report as report_lib
 from imagenet_custom import splits
 from imagenet_custom import readers
-from imagenet_custom.readers import archives
+from imagenet_custom import tfds_patches
 from imagenet_custom.errors import InputError
+
+# The config's defaults are generation's (`generate.Options`).
+_DEFAULTS = generate.Options()
 
 @dataclasses.dataclass(eq=False)
 class ImagenetCustomConfig(tfds.core.BuilderConfig):
@@ -39,9 +40,9 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
     num_threads: threads for per-image work; 0 means one per core.
   """
 
-  validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
-  split_seed: str = splits.DEFAULT_SPLIT_SEED
-  skip_bad_files: bool = False
+  validation_fraction: float = _DEFAULTS.validation_fraction
+  split_seed: str = _DEFAULTS.split_seed
+  skip_bad_files: bool = _DEFAULTS.skip_bad_files
   verify_checksums: bool = False
   layout: str = 'auto'
   num_threads: int = 0
@@ -89,9 +90,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         download_config.beam_runner is not None
         or download_config.beam_options is not None
     )
+    tfds_patches.check_compatible()
     with (
-        determinism.deterministic_serialization(),
-        memory.bounded_shuffle_buffer(),
+        tfds_patches.deterministic_serialization(),
+        tfds_patches.bounded_shuffle_buffer(),
     ):
       super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
@@ -128,11 +130,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     self._report = report_lib.BuildReport(layout=reader.layout)
     checksums.check_sizes(reader.archives())
     self._plan = generate.make_plan(
-        reader,
-        generate.Options(
-            config.validation_fraction, config.split_seed, config.skip_bad_files
-        ),
-        self._report,
+        reader, generate.Options.from_config(config), self._report
     )
     return {
         split: self._generate_examples(self._plan, split)
@@ -144,7 +142,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     nonempty = ['train']
     if self.builder_config.validation_fraction > 0:
       nonempty.append('validation')
-    for split in report_lib.VAL_SPLITS:
+    for split in splits.VAL_SPLITS:
       if plan.val_split_names(split):
         nonempty.append(split)
       else:
@@ -165,16 +163,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     threads = self.builder_config.num_threads or multiprocessing.cpu_count()
     assert self._report is not None
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-      if split in report_lib.TRAIN_SPLITS:
+      if split in splits.TRAIN_SPLITS:
         for wnid in plan.reader.train_classes().names:
           yield from generate.class_examples(plan, wnid, split, self._report, pool)
       else:
         names = plan.val_split_names(split)
         yield from generate.val_examples(plan, names, split, self._report, pool)
-    if split == 'train':
-      checksums.verify(plan.reader.finish_checksums([archives.TRAIN_TAR]))
-    elif split == 'test':
-      checksums.verify(plan.reader.finish_checksums([archives.VAL_TAR]))
+    checksums.verify(plan.reader.finish_checksums_for(split))
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""

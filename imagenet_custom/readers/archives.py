@@ -24,6 +24,11 @@ from imagenet_custom.readers.base import ValMetadata
 
 TRAIN_TAR = 'ILSVRC2012_img_train.tar'
 VAL_TAR = 'ILSVRC2012_img_val.tar'
+# The archive each split's pass finishes reading (front to back, so its
+# SHA-256 is complete after it): `train` reads every train image (the
+# `validation` pass reads a subset again), `test` the val tar up to its last
+# non-blacklisted image.
+_FINISHED_BY_SPLIT = {'train': TRAIN_TAR, 'test': VAL_TAR}
 
 
 class _Member(NamedTuple):
@@ -54,15 +59,25 @@ class ArchiveReader(Reader):
   """
 
   layout = 'archives'
+  help = f"""\
+archives (from image-net.org, ILSVRC2012), not extracted:
+     {TRAIN_TAR}            (required, 147,897,477,120 bytes)
+     {VAL_TAR}              (required, 6,744,924,160 bytes)
+     {devkit.DEVKIT_2012}         (val labels, blacklist, class names)
+     {box_archives.BBOX_TRAIN}      (optional: train boxes)
+     {box_archives.BBOX_VAL}           (optional: val boxes)"""
 
   def __init__(self, root: epath.Path, verify_checksums: bool = False):
-    super().__init__(root)
-    self.verify_checksums = verify_checksums
+    super().__init__(root, verify_checksums)
     self._local = threading.local()
     self._outer: dict[str, _Member] | None = None
     self._outer_junk: list[str] = []
     self._val: list[_Member] | None = None
     self._val_junk: list[str] = []
+
+  @classmethod
+  def detect(cls, root: epath.Path) -> bool:
+    return (root / TRAIN_TAR).exists() or (root / VAL_TAR).exists()
 
   def __getstate__(self) -> dict[str, Any]:
     state = self.__dict__.copy()
@@ -102,15 +117,14 @@ class ArchiveReader(Reader):
         if (self.root / name).exists()
     }
 
-  def finish_checksums(self, names: Collection[str]) -> dict[str, str]:
-    if not self.verify_checksums:
+  def finish_checksums_for(self, split: str) -> dict[str, str]:
+    if not self.verify_checksums or split not in _FINISHED_BY_SPLIT:
       return {}
-    files = self._local.__dict__.get('files', {})
-    return {
-        name: files[name].hexdigest()
-        for name in names
-        if isinstance(files.get(name), tario.HashingReader)
-    }
+    name = _FINISHED_BY_SPLIT[split]
+    hashing = self._local.__dict__.get('files', {}).get(name)
+    if not isinstance(hashing, tario.HashingReader):
+      return {}
+    return {name: hashing.hexdigest()}
 
   def _outer_index(self) -> dict[str, _Member]:
     if self._outer is None:
@@ -140,10 +154,15 @@ class ArchiveReader(Reader):
   def class_origin(self, wnid: str) -> str:
     return f'{TRAIN_TAR}:{self._outer_index()[wnid].name}'
 
-  def list_train_class(self, wnid: str) -> Listing:
+  def _list_class(self, wnid: str) -> tuple[list[_Member], list[str]]:
+    """Reads the headers of a class's inner tar; remembers them per thread."""
     window, origin = self._inner(wnid)
     members, junk = _members(window, origin)
     self._local.listed = (wnid, members)
+    return members, junk
+
+  def list_train_class(self, wnid: str) -> Listing:
+    members, junk = self._list_class(wnid)
     return Listing(tuple(m.name for m in members), tuple(junk))
 
   def _source(
@@ -168,12 +187,16 @@ class ArchiveReader(Reader):
   def read_train_class(
       self, wnid: str, names: Collection[str]
   ) -> Iterator[ImageSource]:
+    # Listing then reading a class, as generation does, reads its headers
+    # once: this thread's last listing is reused if it is of this class.
     listed = getattr(self._local, 'listed', None)
-    if listed is None or listed[0] != wnid:
-      self.list_train_class(wnid)
+    if listed is not None and listed[0] == wnid:
+      members = listed[1]
+    else:
+      members, _ = self._list_class(wnid)
     start = self._outer_index()[wnid].offset
     origin = self.class_origin(wnid)
-    for member in self._local.listed[1]:
+    for member in members:
       if member.name in names:
         yield self._source(TRAIN_TAR, member, start, origin)
 
