@@ -36,7 +36,8 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       the build report) instead of stopping the build.
     verify_checksums: compute the official archives' SHA-256 while they are
       read and fail the build on a mismatch (plain builds only).
-    layout: `auto`, `archives`, `kaggle` or `folders`.
+    layout: `auto`, or a layout name from `readers.LAYOUTS` (`archives`,
+      `kaggle`, `folders`, ...).
     num_threads: threads for per-image work; 0 means one per core.
   """
 

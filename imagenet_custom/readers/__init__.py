@@ -29,8 +29,7 @@ READERS: tuple[type[Reader], ...] = (
 )
 
 LAYOUTS = tuple(reader_type.layout for reader_type in READERS)
-_BY_LAYOUT = {reader_type.layout: reader_type for reader_type in READERS}
-assert len(_BY_LAYOUT) == len(READERS), 'two readers share a layout name'
+assert len(set(LAYOUTS)) == len(READERS), 'two readers share a layout name'
 
 
 def _layout_help() -> str:
@@ -96,10 +95,11 @@ def find_reader(
         f' ImageNet download there, then pass it with --manual_dir.'
         f'\n\n{LAYOUT_HELP}'
     )
+  by_layout = {reader_type.layout: reader_type for reader_type in READERS}
   if layout != 'auto':
-    if layout not in _BY_LAYOUT:
+    if layout not in by_layout:
       raise InputError(
-          f'Unknown layout {layout!r}: choose one of {", ".join(LAYOUTS)}.'
+          f'Unknown layout {layout!r}: choose one of {", ".join(by_layout)}.'
       )
     found = [layout]
   else:
@@ -116,6 +116,6 @@ def find_reader(
         ' the builder config, e.g. --config=\'{"name": "from_kaggle", "layout":'
         f' "{found[0]}"}}\', or move the others out.'
     )
-  reader = _BY_LAYOUT[found[0]](root, verify_checksums)
+  reader = by_layout[found[0]](root, verify_checksums)
   _check_complete(reader)
   return reader
