@@ -1,6 +1,12 @@
-"""From a reader to examples: labels, splits, boxes and image checks.
+"""From a reader to examples: the build plan, split selection, boxes, image checks.
 
-Knows nothing of TFDS beyond the shape of an example (a dict of plain values).
+The rules it applies live in their own modules: val labels in `val_labels.py`,
+the split rule in `splits.py`, box normalisation in `annotations.py`, image
+checks in `images.py`.
+
+Knows nothing of TFDS beyond the shape of an example (a dict of plain values),
+and never imports TensorFlow or TFDS: worker processes unpickle its `Options`
+and `Plan`.
 The same functions run in the plain build (with a thread pool for per-image
 work) and in Beam workers (one class or val chunk per work item).
 """

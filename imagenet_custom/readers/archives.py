@@ -24,10 +24,9 @@ from imagenet_custom.readers.base import ValMetadata
 
 TRAIN_TAR = 'ILSVRC2012_img_train.tar'
 VAL_TAR = 'ILSVRC2012_img_val.tar'
-# The archive each split's pass finishes reading (front to back, so its
-# SHA-256 is complete after it): `train` reads every train image (the
-# `validation` pass reads a subset again), `test` the val tar up to its last
-# non-blacklisted image.
+# The archive whose SHA-256 is checked after each split's pass: the pass that
+# reads it front to back first (`validation` and `test_blacklisted` read parts
+# of it again). What the pass skipped is hashed when the digest is asked for.
 _FINISHED_BY_SPLIT = {'train': TRAIN_TAR, 'test': VAL_TAR}
 
 

@@ -109,13 +109,16 @@ folders (an extracted tree, e.g. torchvision's):
         for name, (_, wnid) in self._val_listing[0].items()
         if wnid is not None and (number := metadata.val_index(name)) is not None
     }
-    own = [LabelSource('val/<wnid>/ class folders', folder_labels)] if folder_labels else []
+    own = []
+    if folder_labels:
+      own.append(LabelSource('val/<wnid>/ class folders', folder_labels))
     devkit_path = self.root / devkit.DEVKIT_2012
     found = devkit.load_devkit_2012(devkit_path) if devkit_path.exists() else None
     val_meta = devkit.val_metadata_with_csvs(
         self.root, found, f'{devkit.DEVKIT_2012} in {self.root}', own
     )
-    if not val_meta.label_sources and not (self.root / box_archives.BBOX_VAL).exists():
+    has_val_boxes = (self.root / box_archives.BBOX_VAL).exists()
+    if not val_meta.label_sources and not has_val_boxes:
       raise InputError(
           f'{self.root}/val: no val labels. Sort val images into'
           f' val/<wnid>/ folders, or put {devkit.DEVKIT_2012},'
