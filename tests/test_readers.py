@@ -149,7 +149,7 @@ def test_registry_builds_layouts_and_help():
   assert readers.LAYOUTS == ('archives', 'kaggle', 'folders')
   assert tuple(r.layout for r in readers.READERS) == readers.LAYOUTS
   for number, reader_type in enumerate(readers.READERS, start=1):
-    assert f'\n{number}. {reader_type.help}\n' in readers.LAYOUT_HELP
+    assert f'\n{number}. {reader_type.help_text}\n' in readers.LAYOUT_HELP
 
 
 @pytest.mark.parametrize('layout', ['archives', 'kaggle', 'folders'])
@@ -161,7 +161,7 @@ def test_each_dummy_layout_is_detected_by_its_reader_only(layout):
 def test_a_layout_added_to_the_registry_is_found(tmp_path, monkeypatch):
   class MarkerReader(readers.folders.FolderReader):
     layout = 'marker'
-    help = 'marker (a folder holding MARKER)'
+    help_text = 'marker (a folder holding MARKER)'
 
     @classmethod
     def detect(cls, root):

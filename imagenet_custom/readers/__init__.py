@@ -5,7 +5,7 @@ and the help text shown when no layout is found are all built from it.
 
 To add a layout:
   1. Write `readers/<layout>.py` with a `base.Reader` subclass that sets
-     `layout` (its name) and `help` (what it needs in the manual dir), and
+     `layout` (its name) and `help_text` (what it needs in the manual dir), and
      implements `detect(root)` and the listing and reading methods.
   2. Add the class to `READERS`, in the order layouts are listed in help
      texts and errors.
@@ -34,7 +34,7 @@ assert len(set(LAYOUTS)) == len(READERS), 'two readers share a layout name'
 
 def _layout_help() -> str:
   items = '\n'.join(
-      f'{number}. {reader_type.help}'
+      f'{number}. {reader_type.help_text}'
       for number, reader_type in enumerate(READERS, start=1)
   )
   return (

@@ -58,7 +58,7 @@ class ArchiveReader(Reader):
   """
 
   layout = 'archives'
-  help = f"""\
+  help_text = f"""\
 archives (from image-net.org, ILSVRC2012), not extracted:
      {TRAIN_TAR}            (required, 147,897,477,120 bytes)
      {VAL_TAR}              (required, 6,744,924,160 bytes)

@@ -99,20 +99,21 @@ class Reader(abc.ABC):
   call stands alone: any method may be called from any thread or process, in
   any order (readers may cache, but never require an earlier call).
 
-  A layout is one subclass that sets `layout` and `help` and implements
+  A layout is one subclass that sets `layout` and `help_text` and implements
   `detect`, listed in `readers.READERS`.
 
   Attributes:
     layout: the layout's name, as given in the builder config.
-    help: what the layout needs in the manual dir, one item of the help shown
-      when no layout is found (continuation lines indented by 3 spaces).
+    help_text: what the layout needs in the manual dir: one item of the help
+      shown when no layout is found (continuation lines indented by 3
+      spaces).
     root: the manual dir.
     verify_checksums: hash official archives while reading them (readers
       without archives ignore it).
   """
 
   layout: ClassVar[str] = ''
-  help: ClassVar[str] = ''
+  help_text: ClassVar[str] = ''
 
   def __init__(self, root: epath.Path, verify_checksums: bool = False):
     self.root = root

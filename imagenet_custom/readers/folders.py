@@ -31,7 +31,7 @@ class FolderReader(Reader):
   """Reads `train/<wnid>/*` and `val/` or `val/<wnid>/*`."""
 
   layout = 'folders'
-  help = f"""\
+  help_text = f"""\
 folders (an extracted tree, e.g. torchvision's):
      train/<wnid>/*.JPEG and val/*.JPEG or val/<wnid>/*.JPEG, with
      {devkit.DEVKIT_2012} or {devkit.LOC_VAL_SOLUTION} beside them for val

@@ -40,7 +40,7 @@ class KaggleReader(Reader):
   """Reads the Kaggle `imagenet-object-localization-challenge` download."""
 
   layout = 'kaggle'
-  help = f"""\
+  help_text = f"""\
 kaggle (kaggle competitions download imagenet-object-localization-challenge,
    unzipped):
      {DATA_DIR}/train/<wnid>/*.JPEG and {DATA_DIR}/val/*.JPEG
