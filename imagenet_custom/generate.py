@@ -1,6 +1,12 @@
-"""From a reader to examples: labels, splits, boxes and image checks.
+"""From a reader to examples: the build plan, split selection, boxes, image checks.
 
-Knows nothing of TFDS beyond the shape of an example (a dict of plain values).
+The rules it applies live in their own modules: val labels in `val_labels.py`,
+the split rule in `splits.py`, box normalisation in `annotations.py`, image
+checks in `images.py`.
+
+Knows nothing of TFDS beyond the shape of an example (a dict of plain values),
+and never imports TensorFlow or TFDS: worker processes unpickle its `Options`
+and `Plan`.
 The same functions run in the plain build (with a thread pool for per-image
 work) and in Beam workers (one class or val chunk per work item).
 """
@@ -22,23 +28,24 @@ from imagenet_custom import images
 from imagenet_custom import metadata
 from imagenet_custom import report as report_lib
 from imagenet_custom import splits
+from imagenet_custom import val_labels as val_labels_lib
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers.base import ImageSource
-from imagenet_custom.readers.base import LabelSource
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
 
 Example = dict[str, Any]
 _In = TypeVar('_In')
 _Out = TypeVar('_Out')
-# How many disagreeing or unlabelled val images an error message lists.
-_MAX_LISTED = 10
 
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-  """How examples are made (from the builder config).
+  """How examples are made: the builder config's fields that generation uses.
+
+  Plain and picklable (no TFDS): worker processes receive it. The defaults
+  here are the builder config's defaults.
 
   Attributes:
     validation_fraction: share of each class's train images for validation.
@@ -50,6 +57,21 @@ class Options:
   validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
   split_seed: str = splits.DEFAULT_SPLIT_SEED
   skip_bad_files: bool = False
+
+  @classmethod
+  def from_config(cls, config: Any) -> Options:
+    """The options of a builder config (any object with these fields).
+
+    Args:
+      config: e.g. an `ImagenetCustomConfig`.
+
+    Returns:
+      The options, each field copied by name.
+    """
+    return cls(**{
+        field.name: getattr(config, field.name)
+        for field in dataclasses.fields(cls)
+    })
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,12 +97,13 @@ class Plan:
   class_names: dict[str, str]
 
   def val_split_names(self, split: str) -> list[str]:
-    """The val file names that go to `test` or `test_blacklisted`."""
-    blacklisted = split == 'test_blacklisted'
+    """The val file names that go to `split` (`test` or `test_blacklisted`)."""
+    if split not in splits.VAL_SPLITS:
+      raise ValueError(f'{split!r} is not a split of val images ({splits.VAL_SPLITS})')
     return [
         name
         for number, name in sorted(self.val_names.items())
-        if (number in self.blacklist) == blacklisted
+        if splits.val_split_of(number, self.blacklist) == split
     ]
 
 
@@ -208,10 +231,6 @@ def tally_outcome(outcome: Outcome, split: str, tally: report_lib.Tally) -> None
     tally.add(report_lib.WRITTEN_PREFIX + split)
 
 
-def _stem(file_name: str) -> str:
-  return file_name.rsplit('.', 1)[0]
-
-
 def class_examples(
     plan: Plan,
     wnid: str,
@@ -253,7 +272,7 @@ def class_examples(
     tally.add(report_lib.TRAIN_READ, len(listing.names))
     tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} train', len(listing.names))
     tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
-    stems = {_stem(name) for name in listing.names}
+    stems = {metadata.file_stem(name) for name in listing.names}
     tally.add(
         report_lib.ANNOTATIONS_WITHOUT_IMAGE,
         len(class_annotations.keys() - stems),
@@ -274,7 +293,7 @@ def _class_image_example(
   return make_example(
       source,
       wnid,
-      class_annotations.get(_stem(source.name)),
+      class_annotations.get(metadata.file_stem(source.name)),
       skip_bad_files,
       report_lib.TRAIN_SKIPPED,
   )
@@ -320,81 +339,6 @@ def _val_image_example(plan: Plan, source: ImageSource) -> Outcome:
   )
 
 
-def _parse_val_annotations(
-    reader: Reader, skip_bad_files: bool, tally: report_lib.Tally
-) -> dict[int, annotations.Annotation]:
-  parsed = {}
-  for number, raw in reader.val_annotations().items():
-    try:
-      parsed[number] = annotations.parse_annotation(raw.data, raw.origin)
-    except BadFileError as e:
-      if not skip_bad_files:
-        raise
-      tally.add(report_lib.ANNOTATIONS_SKIPPED)
-      tally.skip(e.origin, e.problem)
-  return parsed
-
-
-def _xml_label_source(
-    parsed: dict[int, annotations.Annotation],
-) -> LabelSource:
-  """Val labels from the val annotations' `<name>`s that are WNIDs."""
-  labels = {}
-  for number, annotation in parsed.items():
-    names = {n for n in annotations.annotation_label(annotation) if metadata.is_wnid(n)}
-    if len(names) == 1:
-      labels[number] = names.pop()
-  return LabelSource('val box annotations (<name>)', labels)
-
-
-def resolve_val_labels(
-    numbers: Iterable[int], sources: Iterable[LabelSource]
-) -> dict[int, str]:
-  """The label of each val image, checked across every source.
-
-  Args:
-    numbers: the val image numbers found.
-    sources: every label source; each may cover only some images.
-
-  Returns:
-    WNID by val number.
-
-  Raises:
-    InputError: an image has no label, or sources disagree on one.
-  """
-  sources = list(sources)
-  labels, unlabelled, disagreements = {}, [], []
-  for number in sorted(numbers):
-    found = {s.name: s.labels[number] for s in sources if number in s.labels}
-    if not found:
-      unlabelled.append(number)
-    elif len(set(found.values())) > 1:
-      disagreements.append(
-          f'ILSVRC2012_val_{number:08d}: '
-          + ', '.join(f'{wnid} in {name}' for name, wnid in found.items())
-      )
-    else:
-      labels[number] = next(iter(found.values()))
-  if disagreements:
-    raise InputError(
-        f'Val label sources disagree on {len(disagreements)} images:\n  '
-        + '\n  '.join(disagreements[:_MAX_LISTED])
-        + '\nOne of these files is wrong or from another ImageNet release;'
-        ' remove it from the manual dir or replace it with the original.'
-    )
-  if unlabelled:
-    listed = ', '.join(f'ILSVRC2012_val_{n:08d}' for n in unlabelled[:_MAX_LISTED])
-    raise InputError(
-        f'{len(unlabelled)} val images have no label in any source'
-        f' ({", ".join(s.name for s in sources) or "no label source found"}):'
-        f' {listed}. Provide the devkit ground truth or LOC_val_solution.csv'
-        ' covering all val images.'
-    )
-  for wnid in set(labels.values()):
-    metadata.check_known_wnid(wnid, 'val labels')
-  return labels
-
-
 def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan:
   """Reads val metadata and checks it before any image is read.
 
@@ -410,7 +354,9 @@ def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan
     InputError: val images misnamed or unlabelled, label sources disagree.
   """
   val_meta = reader.val_metadata()
-  val_parsed = _parse_val_annotations(reader, options.skip_bad_files, tally)
+  val_parsed = val_labels_lib.parse_val_annotations(
+      reader, options.skip_bad_files, tally
+  )
   listing = reader.list_val()
   val_names = {}
   for name in listing.names:
@@ -424,8 +370,8 @@ def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan
     val_names[number] = name
   sources = list(val_meta.label_sources)
   if val_parsed:
-    sources.append(_xml_label_source(val_parsed))
-  val_labels = resolve_val_labels(val_names, sources)
+    sources.append(val_labels_lib.xml_label_source(val_parsed))
+  val_labels = val_labels_lib.resolve_val_labels(val_names, sources)
   blacklist = frozenset(val_meta.blacklist or ()) & val_names.keys()
   tally.add(report_lib.VAL_READ, len(val_names))
   tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} val', len(val_names))

@@ -11,18 +11,19 @@ from absl import logging
 import tensorflow_datasets as tfds
 
 from imagenet_custom import checksums
-from imagenet_custom import determinism
 from imagenet_custom import generate
-from imagenet_custom import memory
 from imagenet_custom import metadata
 from imagenet_custom import parallel_build
 from imagenet_custom import progress as progress_lib
 from imagenet_custom import report as report_lib
 from imagenet_custom import splits
 from imagenet_custom import readers
-from imagenet_custom import tfds_passthrough
+from imagenet_custom import tfds_patches
 from imagenet_custom import workers
 from imagenet_custom.errors import InputError
+
+# The config's defaults are generation's (`generate.Options`).
+_DEFAULTS = generate.Options()
 
 @dataclasses.dataclass(eq=False)
 class ImagenetCustomConfig(tfds.core.BuilderConfig):
@@ -38,16 +39,17 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
     verify_checksums: compute the official archives' SHA-256 during the
       build (one extra sequential read of each, in a background thread) and
       fail the build on a mismatch (plain builds only).
-    layout: `auto`, `archives`, `kaggle` or `folders`.
+    layout: `auto`, or a layout name from `readers.LAYOUTS` (`archives`,
+      `kaggle`, `folders`, ...).
     num_workers: worker processes for per-image work (reading, checking,
       re-encoding, boxes, serialising); 0 means one per core.
     num_threads: threads in each worker, so that disk reads overlap the
       work; 0 means 2.
   """
 
-  validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
-  split_seed: str = splits.DEFAULT_SPLIT_SEED
-  skip_bad_files: bool = False
+  validation_fraction: float = _DEFAULTS.validation_fraction
+  split_seed: str = _DEFAULTS.split_seed
+  skip_bad_files: bool = _DEFAULTS.skip_bad_files
   verify_checksums: bool = False
   layout: str = 'auto'
   num_workers: int = 0
@@ -99,10 +101,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         download_config.beam_runner is not None
         or download_config.beam_options is not None
     )
+    tfds_patches.check_compatible()
     with contextlib.ExitStack() as stack:
-      stack.enter_context(determinism.deterministic_serialization())
-      stack.enter_context(memory.bounded_shuffle_buffer())
-      stack.enter_context(tfds_passthrough.passthrough())
+      stack.enter_context(tfds_patches.deterministic_serialization())
+      stack.enter_context(tfds_patches.bounded_shuffle_buffer())
+      stack.enter_context(tfds_patches.serialized_passthrough())
       stack.callback(self._close_pool)
       super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
@@ -143,11 +146,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     if config.verify_checksums:
       self._hashes = checksums.BackgroundHash(reader.archives())
     self._plan = generate.make_plan(
-        reader,
-        generate.Options(
-            config.validation_fraction, config.split_seed, config.skip_bad_files
-        ),
-        self._report,
+        reader, generate.Options.from_config(config), self._report
     )
     if not self._use_beam:
       self._start_pool(self._plan)
@@ -163,7 +162,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         config.num_workers,
         parallel_build.WorkerState(
             plan,
-            tfds_passthrough.field_specs(self.info.features),
+            tfds_patches.field_specs(self.info.features),
             config.num_threads or 2,
         ),
     )
@@ -181,7 +180,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     nonempty = ['train']
     if self.builder_config.validation_fraction > 0:
       nonempty.append('validation')
-    for split in report_lib.VAL_SPLITS:
+    for split in splits.VAL_SPLITS:
       if plan.val_split_names(split):
         nonempty.append(split)
       else:
@@ -198,13 +197,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _plain_examples(
       self, plan: generate.Plan, split: str
-  ) -> Iterator[tuple[str, tfds_passthrough.Serialized]]:
+  ) -> Iterator[tuple[str, tfds_patches.Serialized]]:
     assert self._pool is not None
     assert self._report is not None and self._progress is not None
     for key, record in parallel_build.split_records(
         self._pool, plan, split, self._report, self._progress
     ):
-      yield key, tfds_passthrough.Serialized(record)
+      yield key, tfds_patches.Serialized(record)
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""

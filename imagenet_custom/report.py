@@ -7,6 +7,9 @@ import dataclasses
 import threading
 from typing import Any, Protocol
 
+from imagenet_custom.splits import TRAIN_SPLITS
+from imagenet_custom.splits import VAL_SPLITS
+
 # Counter names. `read_*` counts images found in the input; the split counts
 # are images written; the rest explain the difference and what was fixed.
 TRAIN_READ = 'train_images_read'
@@ -25,9 +28,6 @@ ANNOTATIONS_WITHOUT_IMAGE = 'annotations_without_image'
 ANNOTATIONS_SKIPPED = 'annotations_skipped'
 JUNK_IGNORED = 'junk_files_ignored'
 BLACKLISTED = 'val_images_blacklisted'
-
-TRAIN_SPLITS = ('train', 'validation')
-VAL_SPLITS = ('test', 'test_blacklisted')
 
 
 class Tally(Protocol):

@@ -13,7 +13,7 @@ from tensorflow_datasets.core import example_serializer
 import imagenet_custom
 from imagenet_custom import example_proto
 from imagenet_custom import metadata
-from imagenet_custom import tfds_passthrough
+from imagenet_custom import tfds_patches
 
 
 def _jpeg(size: tuple[int, int], mode: str = 'RGB') -> bytes:
@@ -47,13 +47,13 @@ BUILDER_EXAMPLES = [
 @pytest.mark.parametrize('example', BUILDER_EXAMPLES, ids=['no_boxes', 'boxes', 'large'])
 def test_builder_features_serialise_like_tfds(example):
   features = imagenet_custom.Builder(config='default').info.features
-  specs = tfds_passthrough.field_specs(features)
+  specs = tfds_patches.field_specs(features)
   assert example_proto.serialize(specs, example) == _tfds_bytes(features, example)
 
 
 def test_label_by_index_equals_label_by_name():
   features = imagenet_custom.Builder(config='default').info.features
-  specs = tfds_passthrough.field_specs(features)
+  specs = tfds_patches.field_specs(features)
   by_name = dict(BUILDER_EXAMPLES[0])
   by_index = dict(by_name, label=metadata.wnids().index(by_name['label']))
   assert example_proto.serialize(specs, by_index) == example_proto.serialize(specs, by_name)
@@ -67,7 +67,7 @@ def test_sequence_of_class_labels_serialises_like_tfds(values):
       'label': tfds.features.ClassLabel(names=names),
   })
   example = {'real_label': values, 'label': 2}
-  specs = tfds_passthrough.field_specs(features)
+  specs = tfds_patches.field_specs(features)
   assert example_proto.serialize(specs, example) == _tfds_bytes(features, example)
 
 
@@ -84,4 +84,4 @@ def test_unknown_label_and_wrong_features_are_errors():
 def test_unsupported_feature_kind_is_named():
   features = tfds.features.FeaturesDict({'depth': tfds.features.Tensor(shape=(2,), dtype=np.float32)})
   with pytest.raises(TypeError, match="Feature 'depth' \\(Tensor\\)"):
-    tfds_passthrough.field_specs(features)
+    tfds_patches.field_specs(features)
