@@ -106,6 +106,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       stack.enter_context(tfds_patches.deterministic_serialization())
       stack.enter_context(tfds_patches.bounded_shuffle_buffer())
       stack.enter_context(tfds_patches.serialized_passthrough())
+      stack.enter_context(tfds_patches.released_bucket_writes())
       stack.callback(self._close_pool)
       super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
