@@ -1,0 +1,27 @@
+"""Imports TFDS and the builder, then exits: the startup cost of `generate_only`.
+
+Run as `python -m benchmarks.build.programs.import_only PROJECT_DIR`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str]) -> int:
+  """Imports what `generate_only` imports before it reads anything.
+
+  Args:
+    argv: `[project_dir]`.
+
+  Returns:
+    The exit status.
+  """
+  sys.path.insert(0, argv[0])
+  import tensorflow_datasets  # pylint: disable=g-import-not-at-top,unused-import
+  from imagenet_custom import Builder  # pylint: disable=g-import-not-at-top,unused-import
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main(sys.argv[1:]))
