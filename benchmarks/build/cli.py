@@ -282,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv: arguments without the program name.
 
   Returns:
-    The exit status.
+    The exit status: 1 when a run failed (its log's end is printed).
   """
   args = parse_args(argv)
   options = contenders.Options(
@@ -295,12 +295,16 @@ def main(argv: Sequence[str] | None = None) -> int:
   )
   page_cache.check_cache_mode(options.cache)
   keys = contender_keys(args)
-  if args.profile:
-    report = profile_mode(args, options)
-  elif args.scales:
-    report = scale_mode(args, options, keys)
-  else:
-    report = compare_mode(args, options, keys)
+  try:
+    if args.profile:
+      report = profile_mode(args, options)
+    elif args.scales:
+      report = scale_mode(args, options, keys)
+    else:
+      report = compare_mode(args, options, keys)
+  except contenders.BuildFailed as e:
+    print(f'Benchmark stopped: {e}', file=sys.stderr, flush=True)
+    return 1
   if args.report:
     args.report.write_text(report + '\n')
   return 0
