@@ -83,7 +83,7 @@ def test_scaling_report_prints_speedup_fraction_and_projection() -> None:
   assert [row[0] for row in rows] == ['8', '16', '64']
   projections = scaling.project(0.02, 2 / speedup - 1, 100_000,
                                 write_per_image_s=0.002, setup_s=6.0)
-  for row, projection in zip(rows, projections):
+  for row, projection in zip(rows, projections, strict=True):
     assert row[1] == f'{projection.generate_s / 60:,.1f}'
     assert row[2] == f'{projection.build_s / 60:,.1f}'
     assert row[3] == f'{projection.read_mb_s:,.0f}'

@@ -82,7 +82,7 @@ def _plan_classes(rng: np.random.Generator) -> tuple[plan_types.ClassInfo, ...]:
   """
   ids = rng.permutation(spec_lib.NUM_CLASSES) + 1
   classes = []
-  for wnid, ilsvrc_id in zip(spec_lib.all_wnids(), ids):
+  for wnid, ilsvrc_id in zip(spec_lib.all_wnids(), ids, strict=True):
     words = spec_lib.REAL_CLASS_WORDS.get(
         wnid, f'synthetic class {ilsvrc_id}, fake synset {ilsvrc_id}'
     )

@@ -156,4 +156,4 @@ def render_stream(
       rendered = pending.get()
       if number + 1 < len(batches):
         pending = pool.map_async(render_image, batches[number + 1])
-      yield from zip(batch, rendered)
+      yield from zip(batch, rendered, strict=True)

@@ -197,7 +197,7 @@ def realistic_spec(
   sizes = split_count(rng, num_train, len(wnids))
   return FakeSpec(
       seed=seed,
-      class_sizes=tuple(zip(wnids, sizes)),
+      class_sizes=tuple(zip(wnids, sizes, strict=True)),
       num_val=num_val,
       num_blacklisted=round(num_val * REAL_BLACKLIST_FRACTION),
       width_range=REALISTIC_WIDTH_RANGE,
