@@ -398,8 +398,8 @@ def test_manifest_counts_match_the_files(
   by_number = sorted(_images(manifest, 'val'), key=lambda i: i.val_index)
   assert ground_truth == [str(manifest.ilsvrc_ids[i.wnid]) for i in by_number]
 
-  annotations = dummy_dir / fake.KAGGLE / names.KAGGLE_ANNOTATIONS
-  assert len(list(annotations.rglob('*.xml'))) == (
+  xml_dir = dummy_dir / fake.KAGGLE / names.KAGGLE_ANNOTATIONS
+  assert len(list(xml_dir.rglob('*.xml'))) == (
       counts['num_train_annotations'] + counts['num_val_annotations']
   )
   assert len(manifest.images) == (
@@ -471,12 +471,12 @@ def _xml(dummy_dir: pathlib.Path, file_name: str, wnid: str) -> etree._Element:
   Returns:
     The parsed XML root.
   """
-  annotations = dummy_dir / fake.KAGGLE / names.KAGGLE_ANNOTATIONS
+  xml_dir = dummy_dir / fake.KAGGLE / names.KAGGLE_ANNOTATIONS
   stem = _stem(file_name)
   if stem.startswith('ILSVRC2012_val_'):
-    path = annotations / 'val' / f'{stem}.xml'
+    path = xml_dir / 'val' / f'{stem}.xml'
   else:
-    path = annotations / 'train' / wnid / f'{stem}.xml'
+    path = xml_dir / 'train' / wnid / f'{stem}.xml'
   return etree.fromstring(path.read_bytes())
 
 

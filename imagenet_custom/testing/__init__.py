@@ -4,7 +4,7 @@
 write_fake_imagenet`) writes one. Its modules, in the order they run:
 
 * `spec`: what to generate (`FakeSpec`, the dummy and realistic presets);
-* `planning`, with `quirks` and `annotations`: every random choice, made up
+* `planning`, with `quirks` and `box_annotations`: every random choice, made up
   front into a `plan_types.DatasetPlan`;
 * `rendering`: the image bytes (in a process pool for large specs);
 * `image_writer`, `official_archives`, `kaggle_files` (with `tars` and

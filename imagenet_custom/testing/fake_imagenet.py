@@ -24,9 +24,9 @@ Output is byte-identical for the same spec and seed (fixed tar metadata,
 gzip mtime 0, sorted members, a fixed `meta.mat` header).
 
 The work is done by the package's modules: `spec` (what to generate),
-`planning` and `quirks` (every random choice), `rendering` (image bytes),
-`image_writer`, `official_archives` and `kaggle_files` (the layouts),
-`manifest`. This module writes a whole download and is the command line; it
+`planning`, `quirks` and `box_annotations` (every random choice), `rendering`
+(image bytes), `image_writer`, `official_archives` and `kaggle_files` (the
+layouts), `manifest`. This module writes a whole download and is the command line; it
 also re-exports what other code uses.
 """
 

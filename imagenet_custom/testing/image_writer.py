@@ -26,15 +26,17 @@ class ImageWriter:
     self._layouts = plan.spec.layouts
     self._apple_double_train = plan.apple_double_train
     self._apple_double_val = plan.apple_double_val
-    self._train_tar: tars.DeterministicTar | None = None
-    self._val_tar: tars.DeterministicTar | None = None
-    self._class_file: BinaryIO | None = None
-    self._class_tar: tars.DeterministicTar | None = None
-    self._class_wnid: str | None = None
+    # With the archive layout: the train and val tars.
+    self._image_tars: tuple[tars.DeterministicTar, tars.DeterministicTar] | None
+    self._image_tars = None
+    # The class being collected: its WNID, temporary file and tar.
+    self._class: tuple[str, BinaryIO, tars.DeterministicTar] | None = None
     if names.ARCHIVES in self._layouts:
       archives = out_dir / names.ARCHIVES
-      self._train_tar = tars.DeterministicTar.create(archives / names.TRAIN_TAR)
-      self._val_tar = tars.DeterministicTar.create(archives / names.VAL_TAR)
+      self._image_tars = (
+          tars.DeterministicTar.create(archives / names.TRAIN_TAR),
+          tars.DeterministicTar.create(archives / names.VAL_TAR),
+      )
 
   def write(self, image: plan_types.ImagePlan, data: bytes) -> None:
     """Writes one image everywhere it belongs.
@@ -50,16 +52,17 @@ class ImageWriter:
 
   def _write_train(self, image: plan_types.ImagePlan, data: bytes) -> None:
     """Writes a train image to its class tar and class folders."""
-    if names.ARCHIVES in self._layouts:
-      if image.wnid != self._class_wnid:
+    if self._image_tars:
+      if self._class is None or image.wnid != self._class[0]:
         self._finish_class_tar()
-        self._start_class_tar(image.wnid)
+        self._class = self._start_class_tar(image.wnid)
+      class_tar = self._class[2]
       if image.file_name == self._apple_double_train:
-        self._class_tar.add_bytes(
+        class_tar.add_bytes(
             names.APPLE_DOUBLE_PREFIX + image.file_name,
             quirks.APPLE_DOUBLE_BYTES,
         )
-      self._class_tar.add_bytes(image.file_name, data)
+      class_tar.add_bytes(image.file_name, data)
     relative = f'{image.wnid}/{image.file_name}'
     if names.KAGGLE in self._layouts:
       tars.write_file(
@@ -71,13 +74,14 @@ class ImageWriter:
 
   def _write_val(self, image: plan_types.ImagePlan, data: bytes) -> None:
     """Writes a val image to the val tar, Kaggle val and class folders."""
-    if names.ARCHIVES in self._layouts:
+    if self._image_tars:
+      val_tar = self._image_tars[1]
       if image.file_name == self._apple_double_val:
-        self._val_tar.add_bytes(
+        val_tar.add_bytes(
             names.APPLE_DOUBLE_PREFIX + image.file_name,
             quirks.APPLE_DOUBLE_BYTES,
         )
-      self._val_tar.add_bytes(image.file_name, data)
+      val_tar.add_bytes(image.file_name, data)
     if names.KAGGLE in self._layouts:
       tars.write_file(
           self._out / names.KAGGLE / names.KAGGLE_IMAGES / 'val'
@@ -90,33 +94,38 @@ class ImageWriter:
           data,
       )
 
-  def _start_class_tar(self, wnid: str) -> None:
-    """Starts collecting a class's images in a temporary tar."""
-    self._class_file = tempfile.TemporaryFile(dir=self._out / names.ARCHIVES)
-    self._class_tar = tars.DeterministicTar(
-        self._class_file, compress=False, owns_file=False
-    )
-    self._class_wnid = wnid
+  def _start_class_tar(
+      self, wnid: str
+  ) -> tuple[str, BinaryIO, tars.DeterministicTar]:
+    """Starts collecting a class's images in a temporary tar.
+
+    Args:
+      wnid: the class.
+
+    Returns:
+      `(wnid, temporary file, tar writing into it)`.
+    """
+    class_file = tempfile.TemporaryFile(dir=self._out / names.ARCHIVES)
+    class_tar = tars.DeterministicTar(class_file, compress=False, owns_file=False)
+    return wnid, class_file, class_tar
 
   def _finish_class_tar(self) -> None:
     """Appends the current class tar, if any, to the train tar."""
-    if self._class_tar is None:
+    if self._class is None or self._image_tars is None:
       return
-    self._class_tar.close()
-    size = self._class_file.tell()
-    self._class_file.seek(0)
-    self._train_tar.add_stream(
-        f'{self._class_wnid}.tar', self._class_file, size
-    )
-    self._class_file.close()
-    self._class_file = self._class_tar = self._class_wnid = None
+    wnid, class_file, class_tar = self._class
+    class_tar.close()
+    size = class_file.tell()
+    class_file.seek(0)
+    self._image_tars[0].add_stream(f'{wnid}.tar', class_file, size)
+    class_file.close()
+    self._class = None
 
   def close(self) -> None:
     """Finishes the last class and closes the image tars."""
     self._finish_class_tar()
-    for archive in (self._train_tar, self._val_tar):
-      if archive is not None:
-        archive.close()
+    for archive in self._image_tars or ():
+      archive.close()
 
   def __enter__(self) -> ImageWriter:
     return self

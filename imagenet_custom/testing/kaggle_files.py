@@ -7,7 +7,7 @@ import pathlib
 
 import numpy as np
 
-from imagenet_custom.testing import annotations
+from imagenet_custom.testing import box_annotations
 from imagenet_custom.testing import names
 from imagenet_custom.testing import official_archives
 from imagenet_custom.testing import plan_types
@@ -34,11 +34,11 @@ def write_kaggle_metadata(
   tars.write_text(root / names.KAGGLE_SYNSET_MAPPING, _synset_mapping_text(plan))
   tars.write_text(
       root / names.KAGGLE_TRAIN_SOLUTION,
-      loc_solution_text(annotations.train_annotations(plan), seed),
+      loc_solution_text(box_annotations.train_annotations(plan), seed),
   )
   tars.write_text(
       root / names.KAGGLE_VAL_SOLUTION,
-      loc_solution_text(annotations.val_annotations(plan), seed),
+      loc_solution_text(box_annotations.val_annotations(plan), seed),
   )
   devkit = root / names.KAGGLE_DEVKIT_DATA
   tars.write_text(devkit / names.KAGGLE_MAP_CLSLOC, _map_clsloc_text(plan))
@@ -80,7 +80,7 @@ def _map_clsloc_text(plan: plan_types.DatasetPlan) -> str:
 
 
 def loc_solution_text(
-    items: Sequence[annotations.AnnotationItem], seed: int
+    items: Sequence[box_annotations.AnnotationItem], seed: int
 ) -> str:
   """Kaggle `LOC_*_solution.csv`: raw XML pixel boxes, rows in seeded order.
 
@@ -96,7 +96,7 @@ def loc_solution_text(
     The file text.
   """
   rng = np.random.default_rng([seed, CSV_ORDER_STREAM])
-  coordinate = annotations.format_coordinate
+  coordinate = box_annotations.format_coordinate
   rows = []
   for wnid, stem, annotation in items:
     boxes = ''.join(
@@ -146,12 +146,12 @@ def _write_kaggle_annotations(
     plan: the plan.
   """
   xml_dir = root / names.KAGGLE_ANNOTATIONS
-  for wnid, stem, annotation in annotations.train_annotations(plan):
+  for wnid, stem, annotation in box_annotations.train_annotations(plan):
     tars.write_file(
         xml_dir / 'train' / wnid / f'{stem}.xml',
-        annotations.annotation_xml(annotation),
+        box_annotations.annotation_xml(annotation),
     )
-  for _, stem, annotation in annotations.val_annotations(plan):
+  for _, stem, annotation in box_annotations.val_annotations(plan):
     tars.write_file(
-        xml_dir / 'val' / f'{stem}.xml', annotations.annotation_xml(annotation)
+        xml_dir / 'val' / f'{stem}.xml', box_annotations.annotation_xml(annotation)
     )

@@ -14,7 +14,7 @@ import os
 import pathlib
 from typing import Any
 
-from imagenet_custom.testing import annotations
+from imagenet_custom.testing import box_annotations
 from imagenet_custom.testing import names
 from imagenet_custom.testing import plan_types
 from imagenet_custom.testing import tars
@@ -98,7 +98,7 @@ def image_record(image: plan_types.ImagePlan, data: bytes) -> ImageRecord:
   """
   boxes = None
   if image.annotation is not None:
-    boxes = annotations.expected_boxes(image.annotation)
+    boxes = box_annotations.expected_boxes(image.annotation)
   return ImageRecord(
       file_name=image.file_name,
       wnid=image.wnid,
@@ -170,11 +170,11 @@ def _counts(plan: plan_types.DatasetPlan) -> dict[str, Any]:
       'num_val_blacklisted': sum(image.blacklisted for image in plan.val),
       'train_images_per_class': per_class,
       'val_images_per_class': val_per_class,
-      'num_train_annotations': len(annotations.train_annotations(plan)),
+      'num_train_annotations': len(box_annotations.train_annotations(plan)),
       'num_train_annotated_images': sum(
           image.annotation is not None for image in plan.train
       ),
-      'num_val_annotations': len(annotations.val_annotations(plan)),
+      'num_val_annotations': len(box_annotations.val_annotations(plan)),
       'num_inner_synsets': len(plan.inner_nodes),
   }
 

@@ -14,7 +14,7 @@ import pathlib
 import numpy as np
 import scipy.io
 
-from imagenet_custom.testing import annotations
+from imagenet_custom.testing import box_annotations
 from imagenet_custom.testing import names
 from imagenet_custom.testing import plan_types
 from imagenet_custom.testing import tars
@@ -55,12 +55,12 @@ def _write_bbox_train_tar(
   """
   with tars.DeterministicTar.create(path, compress=True) as archive:
     folder = None
-    for wnid, stem, annotation in annotations.train_annotations(plan):
+    for wnid, stem, annotation in box_annotations.train_annotations(plan):
       if wnid != folder:
         archive.add_directory(f'{wnid}/')
         folder = wnid
       archive.add_bytes(
-          f'{wnid}/{stem}.xml', annotations.annotation_xml(annotation)
+          f'{wnid}/{stem}.xml', box_annotations.annotation_xml(annotation)
       )
 
 
@@ -75,9 +75,9 @@ def _write_bbox_val_tar(
   """
   with tars.DeterministicTar.create(path, compress=True) as archive:
     archive.add_directory('val/')
-    for _, stem, annotation in annotations.val_annotations(plan):
+    for _, stem, annotation in box_annotations.val_annotations(plan):
       archive.add_bytes(
-          f'val/{stem}.xml', annotations.annotation_xml(annotation)
+          f'val/{stem}.xml', box_annotations.annotation_xml(annotation)
       )
 
 

@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from imagenet_custom.testing import annotations
+from imagenet_custom.testing import box_annotations
 from imagenet_custom.testing import names
 from imagenet_custom.testing import plan_types
 from imagenet_custom.testing import quirks
@@ -149,8 +149,8 @@ def _class_colours(spec: spec_lib.FakeSpec) -> dict[str, tuple[int, int, int]]:
   colours = {}
   num_classes = len(spec.class_sizes)
   for index, (wnid, _) in enumerate(sorted(spec.class_sizes)):
-    rgb = colorsys.hsv_to_rgb(index / num_classes, 0.75, 0.85)
-    colours[wnid] = tuple(round(channel * 255) for channel in rgb)
+    red, green, blue = colorsys.hsv_to_rgb(index / num_classes, 0.75, 0.85)
+    colours[wnid] = (round(red * 255), round(green * 255), round(blue * 255))
   return colours
 
 
@@ -303,7 +303,7 @@ def _annotate_some(
         )
       image = dataclasses.replace(
           image,
-          annotation=annotations.new_annotation(rng, image, num_objects),
+          annotation=box_annotations.new_annotation(rng, image, num_objects),
       )
     annotated.append(image)
   return annotated

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from imagenet_custom.testing import annotations
+from imagenet_custom.testing import box_annotations
 from imagenet_custom.testing import names
 from imagenet_custom.testing import plan_types
 from imagenet_custom.testing import spec as spec_lib
@@ -116,6 +116,23 @@ def with_quirk(
   return dataclasses.replace(image, quirks=image.quirks + (quirk,), **changes)
 
 
+def _annotation(image: plan_types.ImagePlan) -> plan_types.AnnotationPlan:
+  """The annotation of an image picked with `needs_annotation`.
+
+  Args:
+    image: an annotated image.
+
+  Returns:
+    Its annotation.
+
+  Raises:
+    ValueError: it has none.
+  """
+  if image.annotation is None:
+    raise ValueError(f'{image.file_name} has no annotation to break')
+  return image.annotation
+
+
 def _replace_objects(
     annotation: plan_types.AnnotationPlan,
     *objects: plan_types.BoxObject,
@@ -181,55 +198,55 @@ def plant_train_box_quirks(
   index = pick(rng, train, quirk, needs_annotation=True)
   image = train[index]
   width, height = image.width * 2, image.height * 2
-  box = annotations.random_box(rng, width, height, image.wnid)
+  box = box_annotations.random_box(rng, width, height, image.wnid)
   annotation = _replace_objects(
-      image.annotation, box, width=width, height=height
+      _annotation(image), box, width=width, height=height
   )
   train[index] = with_quirk(image, quirk, annotation=annotation)
 
   quirk = 'box_xmin_greater_than_xmax'
   index = pick(rng, train, quirk, needs_annotation=True)
   image = train[index]
-  box = image.annotation.objects[0]
+  box = _annotation(image).objects[0]
   reversed_box = dataclasses.replace(box, xmin=box.xmax, xmax=box.xmin)
-  annotation = _replace_objects(image.annotation, reversed_box)
+  annotation = _replace_objects(_annotation(image), reversed_box)
   train[index] = with_quirk(image, quirk, annotation=annotation)
 
   quirk = 'box_entirely_outside'
   index = pick(rng, train, quirk, needs_annotation=True)
   image = train[index]
-  left = image.annotation.width + OUTSIDE_OVERHANG
-  bottom = image.annotation.height // 2
+  left = _annotation(image).width + OUTSIDE_OVERHANG
+  bottom = _annotation(image).height // 2
   # 15 px wide, from the top to the middle, wholly right of the image.
   outside = plan_types.BoxObject(image.wnid, left, 0, left + 15, bottom)
   annotation = _replace_objects(
-      image.annotation, *image.annotation.objects, outside
+      _annotation(image), *_annotation(image).objects, outside
   )
   train[index] = with_quirk(image, quirk, annotation=annotation)
 
   quirk = 'filename_placeholder'
   index = pick(rng, train, quirk, needs_annotation=True)
   image = train[index]
-  annotation = _replace_objects(image.annotation, filename='%s')
+  annotation = _replace_objects(_annotation(image), filename='%s')
   train[index] = with_quirk(image, quirk, annotation=annotation)
 
   quirk = 'name_is_breed_not_wnid'
   index = pick(rng, train, quirk, wnids=BREED_NAMES)
   image = train[index]
   breed = BREED_NAMES[image.wnid]
-  if image.annotation is None:
-    annotation = annotations.new_annotation(rng, image, 1)
-    image = dataclasses.replace(image, annotation=annotation)
+  current = image.annotation
+  if current is None:
+    current = box_annotations.new_annotation(rng, image, 1)
   named = tuple(
-      dataclasses.replace(box, name=breed) for box in image.annotation.objects
+      dataclasses.replace(box, name=breed) for box in current.objects
   )
-  annotation = _replace_objects(image.annotation, *named)
+  annotation = _replace_objects(current, *named)
   train[index] = with_quirk(image, quirk, annotation=annotation)
 
   quirk = 'several_objects'
   index = pick(rng, train, quirk, needs_annotation=True)
   image = train[index]
-  annotation = annotations.new_annotation(rng, image, SEVERAL_OBJECTS)
+  annotation = box_annotations.new_annotation(rng, image, SEVERAL_OBJECTS)
   train[index] = with_quirk(image, quirk, annotation=annotation)
   return train
 
@@ -260,15 +277,15 @@ def plant_val_quirks(
   box = plan_types.BoxObject(
       image.wnid, 12.5, 3.25, image.width - 4.5, image.height - 4.5
   )
-  annotation = _replace_objects(image.annotation, box)
+  annotation = _replace_objects(_annotation(image), box)
   val[index] = with_quirk(image, quirk, annotation=annotation)
 
   quirk = 'box_partly_outside'
   index = pick(rng, val, quirk, needs_annotation=True)
   image = val[index]
-  box = image.annotation.objects[0]
+  box = _annotation(image).objects[0]
   overhanging = dataclasses.replace(box, xmax=image.width + OUTSIDE_OVERHANG)
-  annotation = _replace_objects(image.annotation, overhanging)
+  annotation = _replace_objects(_annotation(image), overhanging)
   val[index] = with_quirk(image, quirk, annotation=annotation)
   return val
 
@@ -292,7 +309,7 @@ def plan_orphan(
   while not stem or stem in used:
     stem = f'{wnid}_{int(rng.integers(number_range)) + 1}'
   width, height = train[0].width, train[0].height
-  box = annotations.random_box(rng, width, height, wnid)
+  box = box_annotations.random_box(rng, width, height, wnid)
   return plan_types.OrphanAnnotation(
       wnid, stem, plan_types.AnnotationPlan(wnid, stem, width, height, (box,))
   )
