@@ -81,26 +81,26 @@ def _assert_same_tree(left: pathlib.Path, right: pathlib.Path) -> None:
   assert not differing, f'files differ: {differing}'
 
 
-def _tar_members(archive: pathlib.Path | bytes) -> dict[str, bytes | None]:
-  """The members of a (possibly gzipped) tar.
+def _tar_files(archive: pathlib.Path | bytes) -> dict[str, bytes]:
+  """The file members of a (possibly gzipped) tar (directories left out).
 
   Args:
     archive: its path or bytes.
 
   Returns:
-    Member bytes by name (None for directories), in archive order.
+    Member bytes by name, in archive order.
   """
   if isinstance(archive, bytes):
     opened = tarfile.open(fileobj=io.BytesIO(archive))
   else:
     opened = tarfile.open(archive)
+  files = {}
   with opened:
-    return {
-        member.name: (
-            opened.extractfile(member).read() if member.isfile() else None
-        )
-        for member in opened.getmembers()
-    }
+    for member in opened.getmembers():
+      content = opened.extractfile(member) if member.isfile() else None
+      if content is not None:
+        files[member.name] = content.read()
+  return files
 
 
 def _files_under(root: pathlib.Path) -> set[str]:
@@ -202,12 +202,12 @@ def test_archives_layout_has_the_official_files(
       names.TRAIN_TAR, names.VAL_TAR
   }
 
-  train = _tar_members(archives / names.TRAIN_TAR)
+  train = _tar_files(archives / names.TRAIN_TAR)
   per_class = manifest.counts['train_images_per_class']
   assert list(train) == [f'{wnid}.tar' for wnid in sorted(per_class)]
   for wnid in per_class:
     member_names = {
-        name for name in _tar_members(train[f'{wnid}.tar'])
+        name for name in _tar_files(train[f'{wnid}.tar'])
         if not name.startswith(names.APPLE_DOUBLE_PREFIX)
     }
     expected = {
@@ -215,26 +215,25 @@ def test_archives_layout_has_the_official_files(
     }
     assert member_names == expected
 
-  val = _tar_members(archives / names.VAL_TAR)
+  val = _tar_files(archives / names.VAL_TAR)
   images = {
       name for name in val if not name.startswith(names.APPLE_DOUBLE_PREFIX)
   }
   assert images == {i.file_name for i in _images(manifest, 'val')}
 
-  bbox_train = _tar_members(archives / names.BBOX_TRAIN_TAR)
-  xmls = {name for name, data in bbox_train.items() if data is not None}
+  bbox_train = _tar_files(archives / names.BBOX_TRAIN_TAR)
+  xmls = set(bbox_train)
   assert xmls == {
       f'{wnid}/{stem}.xml' for wnid, stem in _train_annotation_stems(manifest)
   }
-  bbox_val = _tar_members(archives / names.BBOX_VAL_TAR)
-  xmls = {name for name, data in bbox_val.items() if data is not None}
+  bbox_val = _tar_files(archives / names.BBOX_VAL_TAR)
+  xmls = set(bbox_val)
   assert xmls == {
       f'val/{_stem(i.file_name)}.xml' for i in _images(manifest, 'val')
   }
 
-  devkit = _tar_members(archives / names.DEVKIT_TAR)
-  files = {name for name, data in devkit.items() if data is not None}
-  assert files == {
+  devkit = _tar_files(archives / names.DEVKIT_TAR)
+  assert set(devkit) == {
       f'{names.DEVKIT_DATA}/{name}'
       for name in (names.META_MAT, names.GROUND_TRUTH_2012, names.BLACKLIST_2012)
   }
@@ -250,9 +249,9 @@ def test_archives_hold_the_planted_apple_double_members(
   ]
   assert len(members) == 2
   for path, *inner in members:
-    content = _tar_members(dummy_dir / path)
+    content = _tar_files(dummy_dir / path)
     for name in inner[:-1]:
-      content = _tar_members(content[name])
+      content = _tar_files(content[name])
     assert content[inner[-1]] == quirks.APPLE_DOUBLE_BYTES
   assert {path for path, *_ in members} == {
       f'{fake.ARCHIVES}/{names.TRAIN_TAR}', f'{fake.ARCHIVES}/{names.VAL_TAR}'
@@ -340,9 +339,9 @@ def test_images_are_the_same_bytes_in_every_layout(
     dummy_dir: pathlib.Path, manifest: fake.Manifest
 ) -> None:
   archives = dummy_dir / fake.ARCHIVES
-  train_tar = _tar_members(archives / names.TRAIN_TAR)
-  val_tar = _tar_members(archives / names.VAL_TAR)
-  class_tars = {name: _tar_members(data) for name, data in train_tar.items()}
+  train_tar = _tar_files(archives / names.TRAIN_TAR)
+  val_tar = _tar_files(archives / names.VAL_TAR)
+  class_tars = {name: _tar_files(data) for name, data in train_tar.items()}
   for image in manifest.images:
     if image.split_source == 'train':
       copies = [
@@ -385,7 +384,7 @@ def test_manifest_counts_match_the_files(
   assert dict(val_per_class) == counts['val_images_per_class']
   assert sum(val_per_class.values()) == counts['num_val_images']
 
-  devkit = _tar_members(dummy_dir / fake.ARCHIVES / names.DEVKIT_TAR)
+  devkit = _tar_files(dummy_dir / fake.ARCHIVES / names.DEVKIT_TAR)
   data = names.DEVKIT_DATA
   ground_truth = devkit[f'{data}/{names.GROUND_TRUTH_2012}'].decode().split()
   assert len(ground_truth) == counts['num_val_images']
@@ -395,7 +394,7 @@ def test_manifest_counts_match_the_files(
   assert set(blacklist) == {
       i.val_index for i in _images(manifest, 'val') if i.blacklisted
   }
-  by_number = sorted(_images(manifest, 'val'), key=lambda i: i.val_index)
+  by_number = sorted(_images(manifest, 'val'), key=lambda i: i.val_index or 0)
   assert ground_truth == [str(manifest.ilsvrc_ids[i.wnid]) for i in by_number]
 
   xml_dir = dummy_dir / fake.KAGGLE / names.KAGGLE_ANNOTATIONS
@@ -454,7 +453,7 @@ def test_expected_boxes_are_normalised(manifest: fake.Manifest) -> None:
       assert 0 <= ymin < ymax <= 1 and 0 <= xmin < xmax <= 1, image.file_name
   assert all(i.boxes is not None for i in _images(manifest, 'val'))
   (several,) = manifest.quirks['several_objects']
-  boxes = {i.file_name: i.boxes for i in manifest.images}
+  boxes = {i.file_name: i.boxes or [] for i in manifest.images}
   assert len(boxes[several]) == quirks.SEVERAL_OBJECTS
   (partly_outside,) = manifest.quirks['box_partly_outside']
   assert boxes[partly_outside][0][3] == 1.0
@@ -508,7 +507,7 @@ def test_box_quirks_are_in_the_xml(
       root.findtext('object/bndbox/xmax')
   )
   image, root = _planted(dummy_dir, manifest, 'box_entirely_outside')
-  assert len(root.findall('object')) == len(image.boxes) + 1
+  assert len(root.findall('object')) == len(image.boxes or []) + 1
   _, root = _planted(dummy_dir, manifest, 'float_coordinates')
   assert root.findtext('object/bndbox/xmin') == '12.5'
   _, root = _planted(dummy_dir, manifest, 'filename_placeholder')
@@ -525,7 +524,7 @@ def test_box_quirks_are_in_the_xml(
 def test_meta_mat_reads_back_as_ints_and_strings(
     dummy_dir: pathlib.Path, manifest: fake.Manifest
 ) -> None:
-  devkit = _tar_members(dummy_dir / fake.ARCHIVES / names.DEVKIT_TAR)
+  devkit = _tar_files(dummy_dir / fake.ARCHIVES / names.DEVKIT_TAR)
   data = devkit[f'{names.DEVKIT_DATA}/{names.META_MAT}']
   synsets = scipy.io.loadmat(io.BytesIO(data), squeeze_me=True)['synsets']
   assert len(synsets) == spec_lib.NUM_CLASSES + planning.NUM_INNER_NODES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ def test_realistic_spec_sizes_add_up_and_pin_the_real_name_pairs() -> None:
     ],
 )
 def test_realistic_spec_rejects_impossible_counts(
-    kwargs: dict[str, int], message: str
+    kwargs: dict[str, Any], message: str
 ) -> None:
   with pytest.raises(ValueError, match=message):
     spec_lib.realistic_spec(**kwargs)
@@ -54,7 +55,7 @@ def test_split_count_is_uneven_positive_and_exact() -> None:
     ],
 )
 def test_check_spec_names_the_problem(
-    changes: dict[str, object], message: str
+    changes: dict[str, Any], message: str
 ) -> None:
   spec = dataclasses.replace(spec_lib.dummy_spec(), **changes)
   with pytest.raises(ValueError, match=message):
