@@ -113,3 +113,18 @@ def _input(root: pathlib.Path) -> contenders.inputs.BenchInput:
       root=root, small=True, num_train=90, num_val=10, num_classes=9,
       train_tar_bytes=900_000, val_tar_bytes=100_000,
   )
+
+
+def test_a_failed_run_ends_with_status_1(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+  def fail(*args: object) -> str:
+    raise contenders.BuildFailed('imagenet_custom plain, 1 worker exited with 1')
+
+  monkeypatch.setattr(cli, 'compare_mode', fail)
+  status = cli.main(['--workers', '1', '--cache', 'none',
+                     '--work_dir', str(tmp_path)])
+  assert status == 1
+  assert 'Benchmark stopped: imagenet_custom plain, 1 worker exited' in (
+      capsys.readouterr().err
+  )
