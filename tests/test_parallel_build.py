@@ -158,3 +158,22 @@ def test_progress_line_counts_every_image(larger_input, tmp_path):
   total = 41 * COPIES + 24
   assert f'imagenet_custom: {total:,} images in' in output
   assert 'Images per split:' in output
+
+
+def test_max_examples_per_split_stops_each_split_early(tmp_path):
+  """TFDS stops consuming each split; the next split gets fresh workers."""
+  import imagenet_custom  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
+  builder = imagenet_custom.Builder(
+      data_dir=str(tmp_path),
+      config=imagenet_custom.ImagenetCustomConfig(name='w2', num_workers=2),
+  )
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(
+          manual_dir=str(DUMMY / 'archives'), max_examples_per_split=2
+      )
+  )
+  assert {s: builder.info.splits[s].num_examples for s in builder.info.splits} == {
+      'train': 2, 'validation': 2, 'test': 2, 'test_blacklisted': 2,
+  }
