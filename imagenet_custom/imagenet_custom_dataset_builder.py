@@ -162,7 +162,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     self._pool = workers.WorkerPool(
         config.num_workers,
         parallel_build.WorkerState(
-            plan,
+            parallel_build.worker_plan(plan),
             tfds_patches.field_specs(self.info.features),
             config.num_threads or 2,
         ),
