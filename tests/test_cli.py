@@ -11,7 +11,10 @@ import time
 
 import tensorflow_datasets as tfds
 
-from conftest import DUMMY, REPO, build, read_all
+from builds import DUMMY
+from builds import REPO
+from builds import build
+from builds import read_all
 
 TFDS = str(pathlib.Path(sys.executable).parent / 'tfds')
 

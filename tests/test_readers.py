@@ -13,7 +13,10 @@ from imagenet_custom import readers
 from imagenet_custom import tario
 from imagenet_custom.readers import archives
 from imagenet_custom.readers.base import is_junk
-from conftest import DUMMY, build, read_all
+
+from builds import DUMMY
+from builds import build
+from builds import read_all
 
 
 @pytest.mark.parametrize(
@@ -88,7 +91,7 @@ def test_validation_pass_reads_only_validation_images():
   wnid = 'n01440764'
   listing = reader.list_train_class(wnid)
   wanted = set(listing.names[:2])
-  read = {}
+  read: dict[str, bytes] = {}
   count = _count_reads(
       reader,
       lambda: read.update(
