@@ -35,7 +35,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from typing import IO, Any, Protocol
+from typing import Any, IO, Protocol
 
 from absl import logging
 

@@ -16,8 +16,8 @@ from imagenet_custom import report as report_lib
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
 
-from builds import DUMMY
 from builds import build
+from builds import DUMMY
 from builds import read_all
 
 TRAIN_TAR = 'ILSVRC2012_img_train.tar'

@@ -11,8 +11,8 @@ from imagenet_custom import generate
 from imagenet_custom import readers
 from imagenet_custom import report as report_lib
 
-from builds import DUMMY
 from builds import build
+from builds import DUMMY
 from builds import read_all
 
 

@@ -11,9 +11,9 @@ import time
 
 import tensorflow_datasets as tfds
 
+from builds import build
 from builds import DUMMY
 from builds import REPO
-from builds import build
 
 TFDS = str(pathlib.Path(sys.executable).parent / 'tfds')
 

@@ -16,10 +16,10 @@ import tensorflow_datasets as tfds
 import imagenet_custom
 from imagenet_custom import report as report_lib
 
-from builds import DUMMY
-from builds import LAYOUTS
 from builds import build
+from builds import DUMMY
 from builds import label_of
+from builds import LAYOUTS
 
 # The dummy data: 41 train images in 6 classes (10, 9, 10, 8, 1, 3), 24 val
 # images of which 3 are blacklisted. Validation gets round(0.2 n) per class

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
+from builds import build
 from builds import DUMMY
 from builds import REPO
-from builds import build
 
 TFDS = str(pathlib.Path(sys.executable).parent / 'tfds')
 # Copies of each dummy train image in the larger input, so that a build runs

@@ -12,8 +12,8 @@ import pickle
 import pytest
 
 from imagenet_custom import readers
-from imagenet_custom.readers.base import Reader
 from imagenet_custom.readers.base import is_junk
+from imagenet_custom.readers.base import Reader
 
 from builds import DUMMY
 from builds import LAYOUTS

@@ -9,8 +9,8 @@ import pytest
 from imagenet_custom import readers
 from imagenet_custom.errors import InputError
 
-from builds import DUMMY
 from builds import build
+from builds import DUMMY
 from builds import read_all
 
 

@@ -10,8 +10,8 @@ from imagenet_custom import readers
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import kaggle
 
-from builds import DUMMY
 from builds import build
+from builds import DUMMY
 from builds import read_all
 
 
