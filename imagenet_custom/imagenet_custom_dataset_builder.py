@@ -95,7 +95,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         metadata=tfds.core.MetadataDict(),
     )
 
-  def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch
+  def _download_and_prepare(self, dl_manager, download_config) -> None:
     """Generates the splits, then checks and stores the build report."""
     self._use_beam = (
         download_config.beam_runner is not None
