@@ -172,7 +172,7 @@ def normalize_boxes(annotation: Annotation) -> NormalizedBoxes:
     if box_ymax <= box_ymin or box_xmax <= box_xmin:
       dropped += 1
       continue
-    boxes.append(clipped_corners)
+    boxes.append((box_ymin, box_xmin, box_ymax, box_xmax))
   return NormalizedBoxes(tuple(boxes), swapped, clipped, dropped)
 
 

@@ -51,6 +51,9 @@ class FieldSpec:
   name: str
   kind: Kind
   class_names: tuple[str, ...] = ()
+  _index: dict[str, int] = dataclasses.field(
+      init=False, repr=False, compare=False
+  )
 
   def __post_init__(self) -> None:
     object.__setattr__(
@@ -60,7 +63,7 @@ class FieldSpec:
   def label_index(self, value: str | int) -> int:
     """The stored integer of a class label given by name or index."""
     if isinstance(value, str):
-      index = self._index.get(value)  # pytype: disable=attribute-error
+      index = self._index.get(value)
       if index is None:
         raise ValueError(f'{value!r} is not a class of feature {self.name!r}')
       return index

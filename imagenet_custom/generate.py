@@ -23,7 +23,7 @@ from typing import Any, NamedTuple, TypeVar
 from absl import logging
 import numpy as np
 
-from imagenet_custom import annotations
+from imagenet_custom import annotations as annotations_lib
 from imagenet_custom import images
 from imagenet_custom import metadata
 from imagenet_custom import report as report_lib
@@ -93,7 +93,7 @@ class Plan:
   val_labels: dict[int, str]
   val_names: dict[int, str]
   blacklist: frozenset[int]
-  val_annotations: dict[int, annotations.Annotation]
+  val_annotations: dict[int, annotations_lib.Annotation]
   class_names: dict[str, str]
 
   def val_split_names(self, split: str) -> list[str]:
@@ -157,8 +157,8 @@ def ordered_map(
     yield pending.popleft().result()
 
 
-def _boxes(annotation: annotations.Annotation, counts: dict[str, int]) -> np.ndarray:
-  normalized = annotations.normalize_boxes(annotation)
+def _boxes(annotation: annotations_lib.Annotation, counts: dict[str, int]) -> np.ndarray:
+  normalized = annotations_lib.normalize_boxes(annotation)
   counts[report_lib.ANNOTATIONS_USED] = 1
   counts[report_lib.BOXES_KEPT] = len(normalized.boxes)
   counts[report_lib.BOXES_SWAPPED] = normalized.swapped
@@ -170,7 +170,7 @@ def _boxes(annotation: annotations.Annotation, counts: dict[str, int]) -> np.nda
 def make_example(
     source: ImageSource,
     wnid: str,
-    annotation: annotations.Annotation | RawFile | None,
+    annotation: annotations_lib.Annotation | RawFile | None,
     skip_bad_files: bool,
     skipped_key: str,
 ) -> Outcome:
@@ -202,7 +202,7 @@ def make_example(
   skipped = None
   if isinstance(annotation, RawFile):
     try:
-      annotation = annotations.parse_annotation(annotation.data, annotation.origin)
+      annotation = annotations_lib.parse_annotation(annotation.data, annotation.origin)
     except BadFileError as e:
       if not skip_bad_files:
         raise

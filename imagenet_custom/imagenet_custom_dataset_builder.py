@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import contextlib
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from absl import logging
 import tensorflow_datasets as tfds
@@ -15,9 +15,9 @@ from imagenet_custom import generate
 from imagenet_custom import metadata
 from imagenet_custom import parallel_build
 from imagenet_custom import progress as progress_lib
+from imagenet_custom import readers
 from imagenet_custom import report as report_lib
 from imagenet_custom import splits
-from imagenet_custom import readers
 from imagenet_custom import tfds_patches
 from imagenet_custom import workers
 from imagenet_custom.errors import InputError
@@ -60,10 +60,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   """ImageNet from the official archives, the Kaggle tree or class folders."""
 
   VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {
+  RELEASE_NOTES: ClassVar[dict[str, str]] = {
       '1.0.0': 'Initial release: three input layouts, boxes, 80/20 split.',
   }
-  BUILDER_CONFIGS = [
+  BUILDER_CONFIGS: ClassVar[list[tfds.core.BuilderConfig]] = [
       ImagenetCustomConfig(
           name='default',
           description=(
@@ -95,7 +95,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         metadata=tfds.core.MetadataDict(),
     )
 
-  def _download_and_prepare(self, dl_manager, download_config) -> None:  # pytype: disable=signature-mismatch
+  def _download_and_prepare(self, dl_manager, download_config) -> None:
     """Generates the splits, then checks and stores the build report."""
     self._use_beam = (
         download_config.beam_runner is not None

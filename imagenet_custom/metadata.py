@@ -323,7 +323,13 @@ def parse_loc_solution(
       )
     try:
       objects[row[0]] = [
-          (tokens[i], *map(float, tokens[i + 1 : i + 5]))
+          (
+              tokens[i],
+              float(tokens[i + 1]),
+              float(tokens[i + 2]),
+              float(tokens[i + 3]),
+              float(tokens[i + 4]),
+          )
           for i in range(0, len(tokens), 5)
       ]
     except ValueError as e:

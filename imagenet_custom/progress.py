@@ -20,7 +20,7 @@ import tqdm
 
 def format_duration(seconds: float) -> str:
   """`1 h 02 min`, `4 min 05 s` or `12 s`."""
-  seconds = int(round(seconds))
+  seconds = round(seconds)
   hours, rest = divmod(seconds, 3600)
   minutes, secs = divmod(rest, 60)
   if hours:

@@ -12,8 +12,8 @@ the built dataset through TFDS and draws with `PIL.ImageDraw`.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 import collections
+from collections.abc import Sequence
 import dataclasses
 import io
 import math
@@ -77,7 +77,7 @@ def display_names(wnids: Sequence[str], names: Sequence[str]) -> list[str]:
   counts = collections.Counter(names)
   return [
       f'{name} ({wnid})' if counts[name] > 1 else name
-      for wnid, name in zip(wnids, names)
+      for wnid, name in zip(wnids, names, strict=True)
   ]
 
 

@@ -44,7 +44,7 @@ def summarize(dataset_dir: epath.Path) -> str:
   names = info.metadata.get('class_names', [])
   wnids = info.features['label'].names
   duplicates = [
-      f'{name} ({", ".join(w for w, n in zip(wnids, names) if n == name)})'
+      f'{name} ({", ".join(w for w, n in zip(wnids, names, strict=True) if n == name)})'
       for name, count in collections.Counter(names).items()
       if count > 1
   ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from imagenet_custom import annotations
+from imagenet_custom import annotations as annotations_lib
 from imagenet_custom import metadata
 from imagenet_custom import report as report_lib
 from imagenet_custom.errors import BadFileError
@@ -28,7 +28,7 @@ XML_SOURCE_NAME = 'val box annotations (<name>)'
 
 def parse_val_annotations(
     reader: Reader, skip_bad_files: bool, tally: report_lib.Tally
-) -> dict[int, annotations.Annotation]:
+) -> dict[int, annotations_lib.Annotation]:
   """Parses the val box annotations of a layout.
 
   Args:
@@ -45,7 +45,7 @@ def parse_val_annotations(
   parsed = {}
   for number, raw in reader.val_annotations().items():
     try:
-      parsed[number] = annotations.parse_annotation(raw.data, raw.origin)
+      parsed[number] = annotations_lib.parse_annotation(raw.data, raw.origin)
     except BadFileError as e:
       if not skip_bad_files:
         raise
@@ -55,7 +55,7 @@ def parse_val_annotations(
 
 
 def xml_label_source(
-    parsed: dict[int, annotations.Annotation],
+    parsed: dict[int, annotations_lib.Annotation],
 ) -> LabelSource:
   """Val labels from the val annotations' `<name>`s.
 
@@ -70,7 +70,7 @@ def xml_label_source(
   """
   labels = {}
   for number, annotation in parsed.items():
-    names = {n for n in annotations.annotation_label(annotation) if metadata.is_wnid(n)}
+    names = {n for n in annotations_lib.annotation_label(annotation) if metadata.is_wnid(n)}
     if len(names) == 1:
       labels[number] = names.pop()
   return LabelSource(XML_SOURCE_NAME, labels)

@@ -24,7 +24,7 @@ it; a worker whose parent died sees its stdin or stdout close and exits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 import dataclasses
 import os
 import pickle
@@ -35,7 +35,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from typing import Any, BinaryIO, Protocol
+from typing import Any, IO, Protocol
 
 from absl import logging
 
@@ -65,14 +65,14 @@ class Task(Protocol):
     """What the task reads, for error messages (e.g. an archive member)."""
 
 
-def _send(stream: BinaryIO, message: Any) -> None:
+def _send(stream: IO[bytes], message: Any) -> None:
   data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
   stream.write(_LENGTH.pack(len(data)))
   stream.write(data)
   stream.flush()
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
   chunks, remaining = [], size
   while remaining:
     chunk = stream.read(remaining)
@@ -83,7 +83,7 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
   return b''.join(chunks)
 
 
-def _receive(stream: BinaryIO) -> Any | None:
+def _receive(stream: IO[bytes]) -> Any | None:
   """The next message, or None at the end of the stream."""
   header = _read_exactly(stream, _LENGTH.size)
   if header is None:
@@ -103,7 +103,7 @@ def _portable_failure(error: BaseException) -> Any:
     return ''.join(traceback.format_exception(error))
 
 
-def serve(instream: BinaryIO, outstream: BinaryIO) -> None:
+def serve(instream: IO[bytes], outstream: IO[bytes]) -> None:
   """A worker's main loop: receive the state, then run tasks until EOF.
 
   Args:
@@ -204,7 +204,7 @@ class WorkerPool:
   def pids(self) -> list[int]:
     return [w.process.pid for w in self._workers]
 
-  def run(self, tasks: Iterable[Task]) -> Iterator[tuple[str, Any]]:
+  def run(self, tasks: Iterable[Task]) -> Generator[tuple[str, Any], None, None]:
     """Runs tasks on the workers, in any order, streaming their messages.
 
     Args:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from imagenet_custom import annotations
+from imagenet_custom import annotations as annotations_lib
 from imagenet_custom.errors import BadFileError
 
 REAL_XML = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'imagenet-meta' / 'xml'
@@ -30,8 +30,8 @@ def _object(xmin, ymin, xmax, ymax, name='n01440764') -> str:
 
 
 def test_boxes_are_normalised_by_the_xml_size():
-  annotation = annotations.parse_annotation(_xml(_object(10, 5, 60, 25)), 'a.xml')
-  result = annotations.normalize_boxes(annotation)
+  annotation = annotations_lib.parse_annotation(_xml(_object(10, 5, 60, 25)), 'a.xml')
+  result = annotations_lib.normalize_boxes(annotation)
   assert result.boxes == ((0.1, 0.1, 0.5, 0.6),)
   assert (result.swapped, result.clipped, result.dropped) == (0, 0, 0)
 
@@ -52,8 +52,8 @@ def test_boxes_are_normalised_by_the_xml_size():
     ],
 )
 def test_box_quirks(box, expected, counts):
-  annotation = annotations.parse_annotation(_xml(_object(*box)), 'a.xml')
-  result = annotations.normalize_boxes(annotation)
+  annotation = annotations_lib.parse_annotation(_xml(_object(*box)), 'a.xml')
+  result = annotations_lib.normalize_boxes(annotation)
   if expected is None:
     assert result.boxes == ()
   else:
@@ -62,19 +62,19 @@ def test_box_quirks(box, expected, counts):
 
 
 def test_filename_and_breed_names_are_not_trusted():
-  annotation = annotations.parse_annotation(
+  annotation = annotations_lib.parse_annotation(
       _xml(_object(1, 1, 2, 2, name='tench'), filename='%s'), 'a.xml'
   )
   assert annotation.objects[0].name == 'tench'
-  assert annotations.annotation_label(annotation) == {'tench'}
+  assert annotations_lib.annotation_label(annotation) == {'tench'}
 
 
 def test_several_objects_and_no_object():
-  annotation = annotations.parse_annotation(
+  annotation = annotations_lib.parse_annotation(
       _xml(_object(1, 1, 2, 2) + _object(3, 3, 4, 4)), 'a.xml'
   )
-  assert len(annotations.normalize_boxes(annotation).boxes) == 2
-  assert annotations.normalize_boxes(annotations.parse_annotation(_xml(''), 'b')).boxes == ()
+  assert len(annotations_lib.normalize_boxes(annotation).boxes) == 2
+  assert annotations_lib.normalize_boxes(annotations_lib.parse_annotation(_xml(''), 'b')).boxes == ()
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_several_objects_and_no_object():
 )
 def test_bad_annotations_name_the_file(data, message):
   with pytest.raises(BadFileError, match=message) as error:
-    annotations.parse_annotation(data, 'boxes.tar.gz:n01440764/n01440764_1.xml')
+    annotations_lib.parse_annotation(data, 'boxes.tar.gz:n01440764/n01440764_1.xml')
   assert error.value.origin == 'boxes.tar.gz:n01440764/n01440764_1.xml'
   assert 'skip_bad_files=True' in str(error.value)
 
@@ -103,11 +103,11 @@ def test_xxe_payload_never_reads_the_file(tmp_path):
 <object><name>&leak;</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></object>
 </annotation>""".encode()
   with pytest.raises(BadFileError, match='declares a DTD') as error:
-    annotations.parse_annotation(payload, 'evil.xml')
+    annotations_lib.parse_annotation(payload, 'evil.xml')
   assert 'TOP-SECRET' not in str(error.value)
   # Even the parser alone never expands the entity.
-  root = annotations.etree.fromstring(payload, parser=annotations._PARSER)
-  assert b'TOP-SECRET' not in annotations.etree.tostring(root)
+  root = annotations_lib.etree.fromstring(payload, parser=annotations_lib._PARSER)
+  assert b'TOP-SECRET' not in annotations_lib.etree.tostring(root)
 
 
 _BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -133,11 +133,11 @@ def test_billion_laughs_is_refused_with_bounded_memory():
   # expanded, the payload would be 3 GB.
   code = (
       'import resource, sys\n'
-      'from imagenet_custom import annotations\n'
+      'from imagenet_custom import annotations as annotations_lib\n'
       'before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n'
       'try:\n'
-      '  annotations.parse_annotation(sys.stdin.buffer.read(), "lol.xml")\n'
-      'except annotations.BadFileError as e:\n'
+      '  annotations_lib.parse_annotation(sys.stdin.buffer.read(), "lol.xml")\n'
+      'except annotations_lib.BadFileError as e:\n'
       '  print("refused:", e.problem)\n'
       'print("grew_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n'
   )
@@ -154,15 +154,15 @@ def test_billion_laughs_is_refused_with_bounded_memory():
 
 def test_oversized_annotation_is_refused():
   with pytest.raises(BadFileError, match='not a box annotation'):
-    annotations.parse_annotation(b' ' * (annotations.MAX_ANNOTATION_BYTES + 1), 'big.xml')
+    annotations_lib.parse_annotation(b' ' * (annotations_lib.MAX_ANNOTATION_BYTES + 1), 'big.xml')
 
 
 @pytest.mark.skipif(not REAL_XML.exists(), reason='real ImageNet XMLs not available')
 def test_real_annotations_parse():
-  annotation = annotations.parse_annotation(
+  annotation = annotations_lib.parse_annotation(
       (REAL_XML / 'n01440764_12308.xml').read_bytes(), 'n01440764_12308.xml'
   )
   assert (annotation.width, annotation.height) == (350, 281)
-  boxes = annotations.normalize_boxes(annotation).boxes
+  boxes = annotations_lib.normalize_boxes(annotation).boxes
   assert len(boxes) == 5
   assert boxes[0] == pytest.approx((204 / 281, 184 / 350, 262 / 281, 239 / 350))

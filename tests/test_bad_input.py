@@ -13,8 +13,12 @@ import pytest
 
 from imagenet_custom import checksums
 from imagenet_custom import report as report_lib
-from imagenet_custom.errors import BadFileError, InputError
-from conftest import DUMMY, build, read_all
+from imagenet_custom.errors import BadFileError
+from imagenet_custom.errors import InputError
+
+from builds import build
+from builds import DUMMY
+from builds import read_all
 
 TRAIN_TAR = 'ILSVRC2012_img_train.tar'
 

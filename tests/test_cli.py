@@ -11,7 +11,9 @@ import time
 
 import tensorflow_datasets as tfds
 
-from conftest import DUMMY, REPO, build, read_all
+from builds import build
+from builds import DUMMY
+from builds import REPO
 
 TFDS = str(pathlib.Path(sys.executable).parent / 'tfds')
 
@@ -89,20 +91,6 @@ def test_two_builds_are_byte_identical(tmp_path):
   build(DUMMY / 'folders', tmp_path / 'a')
   build(DUMMY / 'folders', tmp_path / 'b')
   assert _shards(tmp_path / 'a') == _shards(tmp_path / 'b')
-
-
-def test_beam_build_writes_the_same_examples(tmp_path, examples):
-  builder = build(DUMMY / 'archives', tmp_path, beam=True)
-  beam_examples = read_all(builder)
-  plain = examples['archives']
-  assert beam_examples.keys() == plain.keys()
-  for name, example in plain.items():
-    other = beam_examples[name]
-    assert (other.split, other.label, other.image) == (example.split, example.label, example.image), name
-    assert other.bboxes.tobytes() == example.bboxes.tobytes(), name
-  report = builder.info.metadata['build_report']
-  assert report['balanced'] is True
-  assert report['counts']['train_images_read'] == 41
 
 
 def test_array_record_build_supports_random_access(tmp_path, examples):

@@ -8,27 +8,12 @@ import re
 import subprocess
 import sys
 
-import pytest
-
-import conftest_training
-from conftest_training import REPO
+from builds import REPO
 
 EXAMPLES = REPO / 'examples'
 TIMEOUT = 300
 ACCURACY = re.compile(r'^test accuracy: ([0-9.]+)$', re.MULTILINE)
 LOSS = re.compile(r'^step (\d+): loss ([0-9.]+)', re.MULTILINE)
-
-
-@pytest.fixture(scope='session', name='tfrecord_data_dir')
-def _tfrecord_data_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-  """The dummy data built as TFRecord, once per session."""
-  return conftest_training.build_once(tmp_path_factory, 'tfrecord')
-
-
-@pytest.fixture(scope='session', name='array_record_data_dir')
-def _array_record_data_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-  """The dummy data built with `--file_format=array_record`, once per session."""
-  return conftest_training.build_once(tmp_path_factory, 'array_record')
 
 
 def _run(script: str, args: list[str], cwd: pathlib.Path) -> str:
@@ -43,10 +28,10 @@ def _run(script: str, args: list[str], cwd: pathlib.Path) -> str:
   return result.stdout
 
 
-def test_keras_example_learns_the_separable_classes(tfrecord_data_dir, tmp_path):
+def test_keras_example_learns_the_separable_classes(training_tfrecord_dir, tmp_path):
   out = _run(
       'train_keras.py',
-      ['--data_dir', str(tfrecord_data_dir), '--steps', '60', '--image_size', '32',
+      ['--data_dir', str(training_tfrecord_dir), '--steps', '60', '--image_size', '32',
        '--batch_size', '16'],
       tmp_path,
   )
@@ -56,10 +41,10 @@ def test_keras_example_learns_the_separable_classes(tfrecord_data_dir, tmp_path)
   assert float(match.group(1)) >= 0.5, out
 
 
-def test_torch_example_trains_from_array_record(array_record_data_dir, tmp_path):
+def test_torch_example_trains_from_array_record(training_array_record_dir, tmp_path):
   out = _run(
       'train_torch.py',
-      ['--data_dir', str(array_record_data_dir), '--steps', '30', '--image_size', '32',
+      ['--data_dir', str(training_array_record_dir), '--steps', '30', '--image_size', '32',
        '--batch_size', '8', '--num_workers', '2'],
       tmp_path,
   )

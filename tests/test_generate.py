@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterator
 import dataclasses
 import io
 import pathlib
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -27,7 +28,9 @@ from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
 from imagenet_custom.readers.base import ValMetadata
-from conftest import DUMMY, LAYOUTS
+
+from builds import DUMMY
+from builds import LAYOUTS
 
 PACKAGE = pathlib.Path(generate.__file__).parent
 TENCH = 'n01440764'
@@ -135,7 +138,7 @@ class FakeReader(Reader):
 
 def _fake(**overrides) -> FakeReader:
   jpeg = _image()
-  arguments = dict(
+  arguments: dict[str, Any] = dict(
       train={
           TENCH: {f'{TENCH}_{i}.JPEG': jpeg for i in range(1, 11)},
           GOLDFISH: {f'{GOLDFISH}_{i}.JPEG': jpeg for i in range(1, 4)},
@@ -221,6 +224,7 @@ def test_kept_image_keeps_its_bytes_and_gets_boxes():
   )
   assert outcome.key == f'{TENCH}_1.JPEG' and outcome.skipped is None
   example = outcome.example
+  assert example is not None
   assert example['image'] == data
   assert (example['label'], example['file_name']) == (TENCH, f'{TENCH}_1.JPEG')
   np.testing.assert_allclose(example['bboxes'], [[0.1, 0.1, 0.5, 0.5]])
@@ -232,6 +236,7 @@ def test_kept_image_keeps_its_bytes_and_gets_boxes():
 def test_image_without_annotation_has_no_boxes_and_png_is_reencoded():
   source = ImageSource('a.JPEG', 'origin', lambda: _image('PNG'))
   outcome = generate.make_example(source, TENCH, None, False, report_lib.TRAIN_SKIPPED)
+  assert outcome.example is not None
   assert outcome.example['bboxes'].shape == (0, 4)
   assert outcome.example['image'][:2] == b'\xff\xd8'
   assert outcome.counts == {report_lib.REENCODED_PREFIX + images.Fix.NOT_JPEG.value: 1}
@@ -244,6 +249,7 @@ def test_bad_image_raises_unless_skipped_then_is_counted():
   outcome = generate.make_example(source, TENCH, None, True, report_lib.VAL_SKIPPED)
   assert outcome.example is None
   assert outcome.counts == {report_lib.VAL_SKIPPED: 1}
+  assert outcome.skipped is not None
   assert outcome.skipped[0] == 'fake/bad.JPEG'
   report = report_lib.BuildReport()
   generate.tally_outcome(outcome, 'test', report)
@@ -257,6 +263,7 @@ def test_bad_annotation_raises_unless_skipped_then_the_image_is_kept():
   with pytest.raises(BadFileError, match='fake/a.xml'):
     generate.make_example(source, TENCH, broken, False, report_lib.TRAIN_SKIPPED)
   outcome = generate.make_example(source, TENCH, broken, True, report_lib.TRAIN_SKIPPED)
+  assert outcome.example is not None and outcome.skipped is not None
   assert outcome.example['bboxes'].shape == (0, 4)
   assert outcome.counts == {report_lib.ANNOTATIONS_SKIPPED: 1}
   assert outcome.skipped[0] == 'fake/a.xml'
@@ -328,7 +335,8 @@ def _package_imports(module: str) -> set[str]:
       if isinstance(node, ast.Import):
         imported = [alias.name for alias in node.names]
       elif isinstance(node, ast.ImportFrom):
-        imported = [node.module] + [f'{node.module}.{a.name}' for a in node.names]
+        module = node.module or ''
+        imported = [module] + [f'{module}.{a.name}' for a in node.names]
       else:
         continue
       for name_imported in imported:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,8 +12,9 @@ import time
 
 import pytest
 
-from imagenet_custom import metadata
-from conftest import DUMMY, REPO, build
+from builds import build
+from builds import DUMMY
+from builds import REPO
 
 TFDS = str(pathlib.Path(sys.executable).parent / 'tfds')
 # Copies of each dummy train image in the larger input, so that a build runs

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import os
-import pathlib
 import subprocess
 import sys
 
 import numpy as np
 from PIL import Image
 from PIL import ImageDraw
-import pytest
 import tensorflow_datasets as tfds
 
 from imagenet_custom import show
-import conftest_training
-from conftest_training import REPO
+
+from builds import REPO
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-
-
-@pytest.fixture(scope='session', name='data_dir')
-def _data_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-  """The dummy data built as TFRecord, once per session."""
-  return conftest_training.build_once(tmp_path_factory, 'tfrecord')
 
 
 def _box_pixels(image: Image.Image) -> int:
@@ -39,11 +31,11 @@ def _boxes_in_first(data_dir: str, split: str, n: int) -> int:
   return sum(int(ex['bboxes'].shape[0]) for ex in ds.take(n))
 
 
-def test_cli_writes_a_png_grid_with_boxes(data_dir, tmp_path):
+def test_cli_writes_a_png_grid_with_boxes(training_tfrecord_dir, tmp_path):
   out = tmp_path / 'samples.png'
   env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL='2')
   result = subprocess.run(
-      [sys.executable, '-m', 'imagenet_custom.show', '--data_dir', str(data_dir),
+      [sys.executable, '-m', 'imagenet_custom.show', '--data_dir', str(training_tfrecord_dir),
        '--split', 'train', '--n', '9', '--out', str(out), '--tile', '96'],
       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
   )
@@ -55,13 +47,13 @@ def test_cli_writes_a_png_grid_with_boxes(data_dir, tmp_path):
     # 3x3 tiles of 96 px (plus captions, padding and a title).
     assert 3 * 96 < image.width < 3 * 96 + 60
     assert 3 * 96 < image.height < 3 * (96 + 60) + 60
-    boxes = _boxes_in_first(str(data_dir), 'train', 9)
+    boxes = _boxes_in_first(str(training_tfrecord_dir), 'train', 9)
     assert boxes > 0
     assert _box_pixels(image) >= 40 * boxes
 
 
-def test_no_box_colour_without_boxes(data_dir):
-  examples, names = show.load_examples(str(data_dir), 'train', 32)
+def test_no_box_colour_without_boxes(training_tfrecord_dir):
+  examples, names = show.load_examples(str(training_tfrecord_dir), 'train', 32)
   unboxed = [ex for ex in examples if len(ex.boxes) == 0]
   boxed = [ex for ex in examples if len(ex.boxes) > 0]
   assert unboxed and boxed
@@ -76,8 +68,8 @@ def test_box_rectangles_scale_to_the_drawn_image():
   assert rectangles == [(10, 20, 110, 70), (35, 45, 60, 58)]
 
 
-def test_display_names_disambiguate_repeated_names(data_dir):
-  builder = tfds.builder('imagenet_custom', data_dir=str(data_dir))
+def test_display_names_disambiguate_repeated_names(training_tfrecord_dir):
+  builder = tfds.builder('imagenet_custom', data_dir=str(training_tfrecord_dir))
   wnids = builder.info.features['label'].names
   names = show.display_names(wnids, builder.info.metadata['class_names'])
   assert len(names) == 1000 and len(set(names)) == 1000

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 import tensorflow as tf
+import tensorflow_datasets as tfds
 from tensorflow_datasets.core import example_serializer
 from tensorflow_datasets.core import file_adapters
 from tensorflow_datasets.core import naming
@@ -150,7 +150,7 @@ def _write(tmp_path, examples) -> list[bytes]:
   for key, example in examples:
     writer.write(key, _TEXT.encode_example(example))
   writer.finalize()
-  records = []
+  records: list[bytes] = []
   for path in sorted(tmp_path.glob('pinned-train.tfrecord*')):
     records.extend(r.numpy() for r in tf.data.TFRecordDataset(str(path)))
   return records

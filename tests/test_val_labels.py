@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
-from imagenet_custom import annotations
+from imagenet_custom import annotations as annotations_lib
 from imagenet_custom import report as report_lib
 from imagenet_custom import val_labels
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers.base import LabelSource
 from imagenet_custom.readers.base import RawFile
+from imagenet_custom.readers.base import Reader
 
 TENCH = 'n01440764'
 GOLDFISH = 'n01443537'
 SHARK = 'n01484850'
 
 
-def _annotation(*names: str) -> annotations.Annotation:
-  return annotations.Annotation(
-      100.0, 50.0, tuple(annotations.RawBox(n, 1, 1, 10, 10) for n in names)
+def _annotation(*names: str) -> annotations_lib.Annotation:
+  return annotations_lib.Annotation(
+      100.0, 50.0, tuple(annotations_lib.RawBox(n, 1, 1, 10, 10) for n in names)
   )
 
 
@@ -57,8 +60,8 @@ def test_disagreement_names_the_images_and_both_sources():
 
 
 def test_disagreement_lists_at_most_ten_images():
-  first = LabelSource('a', {n: TENCH for n in range(1, 31)})
-  second = LabelSource('b', {n: GOLDFISH for n in range(1, 31)})
+  first = LabelSource('a', dict.fromkeys(range(1, 31), TENCH))
+  second = LabelSource('b', dict.fromkeys(range(1, 31), GOLDFISH))
   with pytest.raises(InputError, match='disagree on 30 images') as raised:
     val_labels.resolve_val_labels(range(1, 31), [first, second])
   assert str(raised.value).count('ILSVRC2012_val_') == val_labels.MAX_LISTED
@@ -124,15 +127,15 @@ _GOOD_XML = (
 
 
 def test_val_annotations_are_parsed_and_bad_ones_raise_or_are_skipped():
-  reader = _ValAnnotations({
+  reader = cast(Reader, _ValAnnotations({
       1: RawFile('ILSVRC2012_val_00000001.xml', 'val/1.xml', _GOOD_XML),
       2: RawFile('ILSVRC2012_val_00000002.xml', 'val/2.xml', b'<annotation'),
-  })
+  }))
   with pytest.raises(BadFileError, match='val/2.xml'):
     val_labels.parse_val_annotations(reader, False, report_lib.BuildReport())
   report = report_lib.BuildReport()
   parsed = val_labels.parse_val_annotations(reader, True, report)
   assert list(parsed) == [1]
-  assert parsed[1].objects == (annotations.RawBox(TENCH, 1, 2, 30, 40),)
+  assert parsed[1].objects == (annotations_lib.RawBox(TENCH, 1, 2, 30, 40),)
   assert report.counts[report_lib.ANNOTATIONS_SKIPPED] == 1
   assert len(report.skipped) == 1 and report.skipped[0].startswith('val/2.xml: ')

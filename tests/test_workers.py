@@ -10,6 +10,7 @@ import pytest
 
 from imagenet_custom import workers
 from imagenet_custom.errors import BadFileError
+
 import worker_tasks
 
 TESTS = pathlib.Path(__file__).resolve().parent
@@ -70,7 +71,9 @@ def test_an_unpicklable_error_comes_back_as_text():
 def test_a_worker_that_dies_names_its_task_and_no_worker_is_left(signal_number, said):
   pool = workers.WorkerPool(2, state=None)
   pids = pool.pids
-  tasks = [worker_tasks.Echo('a'), worker_tasks.Die(signal_number), worker_tasks.Echo('b')]
+  tasks: list[workers.Task] = [
+      worker_tasks.Echo('a'), worker_tasks.Die(signal_number), worker_tasks.Echo('b')
+  ]
   with pytest.raises(workers.WorkerDiedError) as error:
     list(pool.run(tasks))
   message = str(error.value)

@@ -1,4 +1,4 @@
-"""Tasks for tests/test_workers.py; imported by the worker processes too.
+"""Tasks for tests/test_workers.py and test_worker_main.py; imported by the workers too.
 
 The workers find this module because the tests put tests/ on PYTHONPATH.
 """
@@ -95,3 +95,21 @@ class Chatty:
 
   def describe(self) -> str:
     return 'printing'
+
+
+@dataclasses.dataclass(frozen=True)
+class PackageState:
+  """Returns how the worker set up `imagenet_custom` and `sys.path`."""
+
+  def __call__(self, state: Any, emit: Callable[[Any], None]) -> Any:
+    package = sys.modules['imagenet_custom']
+    return {
+        'init_ran': hasattr(package, 'Builder'),
+        'package_dir_on_path': any(
+            os.path.basename(os.path.normpath(p)) == 'imagenet_custom' for p in sys.path
+        ),
+        'state': state,
+    }
+
+  def describe(self) -> str:
+    return 'package state'

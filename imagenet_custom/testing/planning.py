@@ -295,15 +295,18 @@ def _annotate_some(
   chosen = {int(i) for i in drawn}
   annotated = []
   for index, image in enumerate(images):
-    if index in chosen:
-      num_objects = 1
-      if image.realistic:
-        num_objects = int(
-            rng.choice(REALISTIC_OBJECT_COUNTS, p=REALISTIC_OBJECT_WEIGHTS)
-        )
-      image = dataclasses.replace(
-          image,
-          annotation=box_annotations.new_annotation(rng, image, num_objects),
+    if index not in chosen:
+      annotated.append(image)
+      continue
+    num_objects = 1
+    if image.realistic:
+      num_objects = int(
+          rng.choice(REALISTIC_OBJECT_COUNTS, p=REALISTIC_OBJECT_WEIGHTS)
       )
-    annotated.append(image)
+    annotated.append(
+        dataclasses.replace(
+            image,
+            annotation=box_annotations.new_annotation(rng, image, num_objects),
+        )
+    )
   return annotated

@@ -22,6 +22,7 @@ def main(argv: list[str]) -> int:
   project_dir, manual_dir, data_dir, stats_path = argv
   sys.path.insert(0, project_dir)
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
   from imagenet_custom import Builder  # pylint: disable=g-import-not-at-top
 
   builder = Builder(data_dir=data_dir)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import collections
 import hashlib
 import io
+import subprocess
+import sys
 
 import numpy as np
 from PIL import Image
@@ -13,7 +15,11 @@ import tensorflow_datasets as tfds
 
 import imagenet_custom
 from imagenet_custom import report as report_lib
-from conftest import DUMMY, LAYOUTS, label_of
+
+from builds import build
+from builds import DUMMY
+from builds import label_of
+from builds import LAYOUTS
 
 # The dummy data: 41 train images in 6 classes (10, 9, 10, 8, 1, 3), 24 val
 # images of which 3 are blacklisted. Validation gets round(0.2 n) per class
@@ -146,8 +152,6 @@ def test_build_report_is_stored_and_balances(layout, built, manifest):
 
 
 def test_reading_back_without_the_package(built, tmp_path):
-  import subprocess, sys  # pylint: disable=g-import-not-at-top,multiple-imports
-
   data_dir = built['kaggle'].data_dir.split('/imagenet_custom/')[0]
   code = (
       'import sys\n'
@@ -164,8 +168,6 @@ def test_reading_back_without_the_package(built, tmp_path):
 
 
 def test_config_changes_the_split(tmp_path):
-  from conftest import build  # pylint: disable=g-import-not-at-top
-
   builder = build(DUMMY / 'folders', tmp_path, validation_fraction=0.1, split_seed='my-seed')
   # round(0.1 n) for n = 10, 9, 10, 8, 1, 3, with one image on each side when n >= 2.
   assert builder.info.splits['validation'].num_examples == 1 + 1 + 1 + 1 + 0 + 1
