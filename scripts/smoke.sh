@@ -36,11 +36,11 @@ rm -rf "$venv" "$work/data" "$work/dist"
 "${pip[@]}" install --upgrade pip
 case $mode in
   newest)
-    "${pip[@]}" install "$(python3 "$repo/scripts/lower_bounds.py" "$repo/setup.cfg" --range tensorflow)"
+    "${pip[@]}" install "$("$python" "$repo/scripts/lower_bounds.py" "$repo/setup.cfg" --range tensorflow)"
     (cd "$repo" && "${pip[@]}" install .)
     ;;
   lowest)
-    python3 "$repo/scripts/lower_bounds.py" "$repo/setup.cfg" > "$work/lowest.txt"
+    "$python" "$repo/scripts/lower_bounds.py" "$repo/setup.cfg" > "$work/lowest.txt"
     "${pip[@]}" install build
     "$venv/bin/python" -m build --wheel --outdir "$work/dist" "$repo" > "$work/wheel.log" 2>&1 ||
       { cat "$work/wheel.log"; exit 1; }
