@@ -48,6 +48,10 @@ case $mode in
     ;;
 esac
 "${pip[@]}" check
+if "${pip[@]}" list | grep -Ei '^tensorflow[-_](cpu|intel|macos) '; then
+  echo "smoke $mode: a second TensorFlow distribution was installed beside tensorflow" >&2
+  exit 1
+fi
 
 # Outside the repository, so that only the installed package can be found.
 cd "$work"
