@@ -28,13 +28,18 @@ if [[ " ${supported[*]} " != *" $version "* ]]; then
 fi
 
 pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
+# pip's warning for each package missing from a local extra index (as on this
+# project's machines) would bury the output.
+pip_install() {
+  pip_install "$@" 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+}
 runtime_stamp=.venv/.requirements.lock
 if [ ! -f "$runtime_stamp" ] || ! { echo "$version"; cat requirements.lock; } | cmp -s - "$runtime_stamp"; then
   echo "setup: creating .venv (Python $version) from requirements.lock" >&2
   "$python" -m venv --clear .venv
-  "${pip[@]}" install --upgrade pip
-  "${pip[@]}" install -r requirements.lock
-  "${pip[@]}" install --no-deps --no-build-isolation -e .
+  pip_install --upgrade pip
+  pip_install -r requirements.lock
+  pip_install --no-deps --no-build-isolation -e .
   "${pip[@]}" check
   { echo "$version"; cat requirements.lock; } > "$runtime_stamp"
   rm -f .venv/.requirements-test.lock
@@ -44,7 +49,7 @@ test_stamp=.venv/.requirements-test.lock
 if $with_test && { [ ! -f "$test_stamp" ] ||
     ! cat requirements-test.lock requirements-examples.lock | cmp -s - "$test_stamp"; }; then
   echo "setup: installing requirements-test.lock and requirements-examples.lock" >&2
-  "${pip[@]}" install -r requirements-test.lock -r requirements-examples.lock -c requirements.lock
+  pip_install -r requirements-test.lock -r requirements-examples.lock -c requirements.lock
   "${pip[@]}" check
   cat requirements-test.lock requirements-examples.lock > "$test_stamp"
 fi

@@ -29,22 +29,27 @@ work=$(cd "$work" && pwd)
 python=${SMOKE_PYTHON:-$(bash "$repo/scripts/find_python.sh" "$version")}
 venv=$work/venv
 pip=("$venv/bin/python" -m pip --quiet --disable-pip-version-check)
+# pip's warning for each package missing from a local extra index (as on this
+# project's machines) would bury the log.
+pip_install() {
+  pip_install "$@" 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+}
 
 echo "smoke $mode: $("$python" --version) in $venv"
 rm -rf "$venv" "$work/data" "$work/dist"
 "$python" -m venv "$venv"
-"${pip[@]}" install --upgrade pip
+pip_install --upgrade pip
 case $mode in
   newest)
-    "${pip[@]}" install "$("$python" "$repo/scripts/lower_bounds.py" "$repo/setup.cfg" --range tensorflow)"
-    (cd "$repo" && "${pip[@]}" install .)
+    pip_install "$("$python" "$repo/scripts/lower_bounds.py" "$repo/setup.cfg" --range tensorflow)"
+    (cd "$repo" && pip_install .)
     ;;
   lowest)
     "$python" "$repo/scripts/lower_bounds.py" "$repo/setup.cfg" > "$work/lowest.txt"
-    "${pip[@]}" install build
+    pip_install build
     "$venv/bin/python" -m build --wheel --outdir "$work/dist" "$repo" > "$work/wheel.log" 2>&1 ||
       { cat "$work/wheel.log"; exit 1; }
-    "${pip[@]}" install --constraint "$work/lowest.txt" "$work"/dist/imagenet_custom-*.whl
+    pip_install --constraint "$work/lowest.txt" "$work"/dist/imagenet_custom-*.whl
     ;;
 esac
 "${pip[@]}" check
@@ -58,4 +63,4 @@ cd "$work"
 "$venv/bin/tfds" build imagenet_custom --imports imagenet_custom \
   --manual_dir="$repo/dummy_data/archives" --data_dir="$work/data" > "$work/build.log" 2>&1 ||
   { tail -n 40 "$work/build.log"; echo "smoke $mode: tfds build failed (log: $work/build.log)" >&2; exit 1; }
-"$venv/bin/python" "$repo/scripts/smoke_check.py" --data_dir="$work/data"
+TF_CPP_MIN_LOG_LEVEL=2 "$venv/bin/python" "$repo/scripts/smoke_check.py" --data_dir="$work/data"
