@@ -32,7 +32,7 @@ pip=("$venv/bin/python" -m pip --quiet --disable-pip-version-check)
 # pip's warning for each package missing from a local extra index (as on this
 # project's machines) would bury the log.
 pip_install() {
-  pip_install "$@" 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+  "${pip[@]}" install "$@" 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 }
 
 echo "smoke $mode: $("$python" --version) in $venv"
