@@ -107,3 +107,23 @@ def test_find_python_fails_naming_the_versions():
   )
   assert result.returncode == 1
   assert 'none of Python 3.0 2.1' in result.stderr
+
+
+@pytest.mark.parametrize(
+    'installed, problems',
+    [
+        # The user's GPU build alone: fine.
+        ({'tensorflow': '2.21.0'}, []),
+        # What `pip install tensorflow==2.21.0 .` gave when setup.cfg asked for tensorflow-cpu.
+        ({'tensorflow': '2.21.0', 'tensorflow-cpu': '2.21.0'}, ['tensorflow-cpu==2.21.0 is installed beside tensorflow']),
+        ({'tensorflow-cpu': '2.21.0'}, ['`tensorflow` is not installed', 'tensorflow-cpu==2.21.0 is installed']),
+    ],
+)
+def test_smoke_check_finds_a_second_tensorflow(installed, problems, monkeypatch):
+  import smoke_check  # pylint: disable=g-import-not-at-top
+
+  monkeypatch.setattr(smoke_check, 'installed_version', installed.get)
+  found = smoke_check.check_one_tensorflow()
+  assert len(found) == len(problems)
+  for message, expected in zip(found, problems):
+    assert expected in message
