@@ -131,16 +131,23 @@ def iter_members(fileobj: BinaryIO, origin: str) -> Iterator[tarfile.TarInfo]:
 
 
 def supports_pread(fileobj: BinaryIO) -> bool:
-  """Whether `read_member` on this file is safe from any thread."""
-  return isinstance(fileobj, io.FileIO)
+  """Whether `read_member` on this file is safe from any thread.
+
+  True for local files (`io.FileIO`) where the OS has `os.pread` (POSIX; not
+  Windows). Elsewhere members must be read by seeking, from the thread that
+  lists the archive (archive readers then read each member as it is listed).
+  """
+  return hasattr(os, 'pread') and isinstance(fileobj, io.FileIO)
 
 
 def read_member(fileobj: BinaryIO, offset: int, size: int, origin: str) -> bytes:
   """Reads one member's bytes at its offset.
 
-  Local files (`io.FileIO`) are read with `pread`, which neither uses nor
-  moves the file's position: any thread can read members while another lists
-  headers. Other files are read by seeking, from the listing thread only.
+  Local files (`io.FileIO`) are read with `pread` where the OS has it, which
+  neither uses nor moves the file's position: any thread can read members
+  while another lists headers. Other files, and every file where `os.pread` is
+  missing (Windows), are read by seeking, from the listing thread only
+  (`supports_pread` tells which).
 
   Args:
     fileobj: the tar file (or window) the member was listed from.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Usage: scripts/build.sh [MANUAL_DIR] [DATA_DIR] [extra `tfds build` flags...]
-# Sets up .venv, builds imagenet_custom from MANUAL_DIR (default: the bundled
-# dummy data, archives layout) into DATA_DIR (default: ./out) and prints a
-# summary of what was written.
+# Usage: scripts/build.sh [MANUAL_DIR [DATA_DIR [extra `tfds build` flags...]]]
+# Sets up .venv (scripts/setup.sh: no PyTorch), builds imagenet_custom from
+# MANUAL_DIR (default: the bundled dummy data, archives layout) into DATA_DIR
+# (default: ./out) and prints a summary of what was written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

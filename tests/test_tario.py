@@ -7,8 +7,10 @@ import tarfile
 
 import pytest
 
+from imagenet_custom import readers
 from imagenet_custom import tario
 from imagenet_custom.errors import InputError
+from conftest import DUMMY, build
 
 
 def _tar(members: dict[str, bytes]) -> bytes:
@@ -90,3 +92,44 @@ def test_compressed_truncated_archive_raises(tmp_path):
 
   with pytest.raises(InputError, match='boxes.tar.gz: corrupt or truncated compressed archive'):
     list(tario.iter_compressed_members(epath.Path(path)))
+
+
+def test_read_member_without_pread_seeks(tmp_path, monkeypatch):
+  # Windows has no os.pread: local files are then read by seeking.
+  members = {'n01440764_1.JPEG': b'a' * 3000, 'n01440764_2.JPEG': b'b' * 700}
+  path = tmp_path / 'n01440764.tar'
+  path.write_bytes(_tar(members))
+  monkeypatch.delattr(tario.os, 'pread')
+  with tario.open_raw(path) as archive:
+    assert not tario.supports_pread(archive)
+    listed = list(tario.iter_members(archive, 'n01440764.tar'))
+    read = {m.name: tario.read_member(archive, m.offset_data, m.size, m.name) for m in listed}
+  assert read == members
+
+
+def _archive_images() -> dict[str, bytes]:
+  """Every train and val image of the dummy archives, read through the reader."""
+  reader = readers.find_reader(DUMMY / 'archives')
+  images = {}
+  for wnid in reader.train_classes().names:
+    names = reader.list_train_class(wnid).names
+    images.update((s.origin, s.read()) for s in reader.read_train_class(wnid, set(names)))
+  images.update((s.origin, s.read()) for s in reader.read_val(set(reader.list_val().names)))
+  return images
+
+
+def test_archive_reader_without_pread_reads_the_same_images(monkeypatch):
+  with_pread = _archive_images()
+  monkeypatch.delattr(tario.os, 'pread')
+  without_pread = _archive_images()
+  assert len(with_pread) == 41 + 24  # The dummy data's train and val images.
+  assert without_pread == with_pread
+  assert all('\\' not in origin for origin in without_pread)  # Member names use '/'.
+
+
+def test_build_without_pread(tmp_path, monkeypatch):
+  monkeypatch.delattr(tario.os, 'pread')
+  builder = build(DUMMY / 'archives', tmp_path)
+  assert {name: split.num_examples for name, split in builder.info.splits.items()} == {
+      'train': 32, 'validation': 9, 'test': 21, 'test_blacklisted': 3,
+  }
