@@ -242,7 +242,7 @@ def resize_to_shorter_side(
   resized = image.resize(size, Image.Resampling.LANCZOS)
   buffer = io.BytesIO()
   resized.save(
-      buffer, format='JPEG', quality=quality, optimize=True,
+      buffer, format='JPEG', quality=quality, optimize=False,
       progressive=False, icc_profile=icc_profile,
   )
   return prepared._replace(data=buffer.getvalue(), width=size[0], height=size[1])
