@@ -51,6 +51,13 @@ DEFAULT_SHUFFLE_BUFFER = 10_000
 INTERLEAVE_CYCLE_LENGTH = 16
 INTERLEAVE_BLOCK_LENGTH = 16
 RESIZE_METHOD = tf.image.ResizeMethod.BILINEAR
+# libjpeg's scaled decoding: it decodes 1/r of each side directly from the
+# DCT coefficients (skipping most of the inverse DCT and colour work).
+DECODE_RATIOS = (1, 2, 4, 8)
+DEFAULT_CONFIG = 'default'
+# The features each pipeline parses (the others are never read from disk).
+TRAIN_FEATURES = ('image', 'label', 'bboxes')
+EVAL_FEATURES = ('image', 'label')
 
 
 def pipeline_options(deterministic: bool) -> tf.data.Options:
@@ -184,6 +191,66 @@ def random_crop_window(
   return tf.where(failed, center_crop_window(image_shape, image_size), window)
 
 
+def decode_ratio(crop_height: tf.Tensor, crop_width: tf.Tensor, image_size: int) -> tf.Tensor:
+  """The scaled-decoding ratio that keeps a crop at least the output size.
+
+  The largest of `DECODE_RATIOS` with both crop sides, divided by it, still at
+  least `image_size`: 1 unless the crop is at least twice the output size.
+
+  Args:
+    crop_height: int crop height in the JPEG's pixels.
+    crop_width: int crop width.
+    image_size: side of the output.
+
+  Returns:
+    int32 scalar ratio, one of `DECODE_RATIOS`.
+  """
+  shorter = tf.minimum(tf.cast(crop_height, tf.int32), tf.cast(crop_width, tf.int32))
+  ratio = tf.constant(1, tf.int32)
+  for candidate in DECODE_RATIOS[1:]:
+    ratio = tf.where(shorter >= candidate * image_size, candidate, ratio)
+  return ratio
+
+
+def decode_crop(
+    image_bytes: tf.Tensor, window: tf.Tensor, image_size: int
+) -> tf.Tensor:
+  """Decodes a crop of a JPEG, at 1/2, 1/4 or 1/8 scale when it is large.
+
+  `decode_and_crop_jpeg` with `ratio` takes the window in the scaled image's
+  pixels (libjpeg scales first and crops the scaled output; a window in the
+  JPEG's pixels fails with "Invalid crop window ... for image_width" of the
+  scaled image), so both edges of the window are divided by the ratio and
+  rounded: each is off by at most half a scaled pixel, and the window stays
+  inside the scaled image, whose sides are rounded up.
+
+  Args:
+    image_bytes: scalar string, a JPEG.
+    window: int32 `[y, x, height, width]` in the JPEG's pixels.
+    image_size: side of the output the crop is resized to.
+
+  Returns:
+    uint8 `[h, w, 3]`, the crop at full or reduced scale, with both sides at
+    least `min(image_size, crop side)`.
+  """
+  ratio = decode_ratio(window[2], window[3], image_size)
+
+  def decode_at(scale: int):
+    if scale == 1:
+      scaled = window
+    else:
+      begin = (2 * window[:2] + scale) // (2 * scale)
+      end = (2 * (window[:2] + window[2:]) + scale) // (2 * scale)
+      scaled = tf.concat([begin, end - begin], axis=0)
+    return lambda: tf.image.decode_and_crop_jpeg(
+        image_bytes, scaled, channels=3, ratio=scale,
+        try_recover_truncated=False,
+    )
+
+  index = tf.cast(tf.math.log(tf.cast(ratio, tf.float32)) / tf.math.log(2.0) + 0.5, tf.int32)
+  return tf.switch_case(index, [decode_at(r) for r in DECODE_RATIOS])
+
+
 def _to_output(
     image: tf.Tensor, image_size: int, dtype: tf.dtypes.DType
 ) -> tf.Tensor:
@@ -230,10 +297,7 @@ def preprocess_train(
   else:
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=2)
     window = random_crop_window(shape, bboxes, image_size, seeds[0])
-  image = tf.image.decode_and_crop_jpeg(
-      image_bytes, window, channels=3, try_recover_truncated=False
-  )
-  image = _to_output(image, image_size, dtype)
+  image = _to_output(decode_crop(image_bytes, window, image_size), image_size, dtype)
   if seed is None:
     return tf.image.random_flip_left_right(image)
   return tf.image.stateless_random_flip_left_right(image, seeds[1])
@@ -258,8 +322,7 @@ def preprocess_eval(
   """
   shape = tf.image.extract_jpeg_shape(image_bytes)
   window = center_crop_window(shape, image_size, crop_padding)
-  image = tf.image.decode_and_crop_jpeg(image_bytes, window, channels=3)
-  return _to_output(image, image_size, dtype)
+  return _to_output(decode_crop(image_bytes, window, image_size), image_size, dtype)
 
 
 def normalize(
@@ -361,7 +424,7 @@ def _finish(
 
 def _select_train_features(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
   """Keeps the features the training pipeline uses (smaller cache)."""
-  return {key: example[key] for key in ('image', 'bboxes', 'label')}
+  return {key: example[key] for key in TRAIN_FEATURES}
 
 
 def train_dataset(
@@ -476,27 +539,33 @@ def eval_dataset(
 
 def _load_split(
     data_dir: str,
+    config: str,
     split: str,
+    features: Sequence[str],
     shuffle_files: bool,
     seed: int | None,
     deterministic: bool,
     file_format: str | None,
 ) -> tf.data.Dataset:
-  """`tfds.load` of a split with the JPEG bytes left encoded."""
-  config = read_config(seed, deterministic)
+  """`tfds.load` of a split's `features`, the JPEG bytes left encoded."""
+  read = read_config(seed, deterministic)
   if file_format is not None:
-    config = config.replace(file_format=file_format)
+    read = read.replace(file_format=file_format)
+  name = f'{DATASET_NAME}/{config}'
   logging.info(
       'Loading %s[%s] from %s (shuffle_files=%s, seed=%s, deterministic=%s)',
-      DATASET_NAME, split, data_dir, shuffle_files, seed, deterministic,
+      name, split, data_dir, shuffle_files, seed, deterministic,
   )
   return tfds.load(
-      DATASET_NAME,
+      name,
       split=split,
       data_dir=data_dir,
       shuffle_files=shuffle_files,
-      decoders={'image': tfds.decode.SkipDecoding()},
-      read_config=config,
+      decoders=tfds.decode.PartialDecoding(
+          {feature: True for feature in features},
+          decoders={'image': tfds.decode.SkipDecoding()},
+      ),
+      read_config=read,
       download=False,
   )
 
@@ -516,8 +585,11 @@ def load_train(
     dtype: tf.dtypes.DType = tf.float32,
     cache: bool = False,
     file_format: str | None = None,
+    config: str = DEFAULT_CONFIG,
 ) -> tf.data.Dataset:
   """Loads a split of a built dataset through `train_dataset`.
+
+  Only the image bytes, label and boxes are read.
 
   Args:
     data_dir: the `--data_dir` the dataset was built into.
@@ -534,12 +606,16 @@ def load_train(
     dtype: see `train_dataset`.
     cache: see `train_dataset`.
     file_format: `tfrecord` or `array_record` when both were written.
+    config: the build's config name (`default`, `s256`, ...).
 
   Returns:
     Prefetched batches `(images, labels)`.
   """
   deterministic = seed is not None
-  ds = _load_split(data_dir, split, True, seed, deterministic, file_format)
+  ds = _load_split(
+      data_dir, config, split, TRAIN_FEATURES, True, seed, deterministic,
+      file_format,
+  )
   return train_dataset(
       ds, batch_size, image_size, seed=seed, shuffle_buffer=shuffle_buffer,
       repeat=repeat, drop_remainder=drop_remainder, mean=mean, std=std,
@@ -560,8 +636,12 @@ def load_eval(
     dtype: tf.dtypes.DType = tf.float32,
     cache: bool = False,
     file_format: str | None = None,
+    config: str = DEFAULT_CONFIG,
 ) -> tf.data.Dataset:
   """Loads a split of a built dataset, in order, through `eval_dataset`.
+
+  Only the image bytes and labels are read. A resized build (`s256`) gets the
+  same centre crop, of its smaller images.
 
   Args:
     data_dir: the `--data_dir` the dataset was built into.
@@ -575,11 +655,14 @@ def load_eval(
     dtype: see `eval_dataset`.
     cache: see `eval_dataset`.
     file_format: `tfrecord` or `array_record` when both were written.
+    config: the build's config name (`default`, `s256`, ...).
 
   Returns:
     Prefetched batches `(images, labels)`, the same on every pass.
   """
-  ds = _load_split(data_dir, split, False, None, True, file_format)
+  ds = _load_split(
+      data_dir, config, split, EVAL_FEATURES, False, None, True, file_format
+  )
   return eval_dataset(
       ds, batch_size, image_size, crop_padding=crop_padding,
       drop_remainder=drop_remainder, mean=mean, std=std, dtype=dtype,
