@@ -51,9 +51,6 @@ DEFAULT_SHUFFLE_BUFFER = 10_000
 INTERLEAVE_CYCLE_LENGTH = 16
 INTERLEAVE_BLOCK_LENGTH = 16
 RESIZE_METHOD = tf.image.ResizeMethod.BILINEAR
-# libjpeg's scaled decoding: it decodes 1/r of each side directly from the
-# DCT coefficients (skipping most of the inverse DCT and colour work).
-DECODE_RATIOS = (1, 2, 4, 8)
 DEFAULT_CONFIG = 'default'
 # The features each pipeline parses (the others are never read from disk).
 TRAIN_FEATURES = ('image', 'label', 'bboxes')
@@ -191,66 +188,6 @@ def random_crop_window(
   return tf.where(failed, center_crop_window(image_shape, image_size), window)
 
 
-def decode_ratio(crop_height: tf.Tensor, crop_width: tf.Tensor, image_size: int) -> tf.Tensor:
-  """The scaled-decoding ratio that keeps a crop at least the output size.
-
-  The largest of `DECODE_RATIOS` with both crop sides, divided by it, still at
-  least `image_size`: 1 unless the crop is at least twice the output size.
-
-  Args:
-    crop_height: int crop height in the JPEG's pixels.
-    crop_width: int crop width.
-    image_size: side of the output.
-
-  Returns:
-    int32 scalar ratio, one of `DECODE_RATIOS`.
-  """
-  shorter = tf.minimum(tf.cast(crop_height, tf.int32), tf.cast(crop_width, tf.int32))
-  ratio = tf.constant(1, tf.int32)
-  for candidate in DECODE_RATIOS[1:]:
-    ratio = tf.where(shorter >= candidate * image_size, candidate, ratio)
-  return ratio
-
-
-def decode_crop(
-    image_bytes: tf.Tensor, window: tf.Tensor, image_size: int
-) -> tf.Tensor:
-  """Decodes a crop of a JPEG, at 1/2, 1/4 or 1/8 scale when it is large.
-
-  `decode_and_crop_jpeg` with `ratio` takes the window in the scaled image's
-  pixels (libjpeg scales first and crops the scaled output; a window in the
-  JPEG's pixels fails with "Invalid crop window ... for image_width" of the
-  scaled image), so both edges of the window are divided by the ratio and
-  rounded: each is off by at most half a scaled pixel, and the window stays
-  inside the scaled image, whose sides are rounded up.
-
-  Args:
-    image_bytes: scalar string, a JPEG.
-    window: int32 `[y, x, height, width]` in the JPEG's pixels.
-    image_size: side of the output the crop is resized to.
-
-  Returns:
-    uint8 `[h, w, 3]`, the crop at full or reduced scale, with both sides at
-    least `min(image_size, crop side)`.
-  """
-  ratio = decode_ratio(window[2], window[3], image_size)
-
-  def decode_at(scale: int):
-    if scale == 1:
-      scaled = window
-    else:
-      begin = (2 * window[:2] + scale) // (2 * scale)
-      end = (2 * (window[:2] + window[2:]) + scale) // (2 * scale)
-      scaled = tf.concat([begin, end - begin], axis=0)
-    return lambda: tf.image.decode_and_crop_jpeg(
-        image_bytes, scaled, channels=3, ratio=scale,
-        try_recover_truncated=False,
-    )
-
-  index = tf.cast(tf.math.log(tf.cast(ratio, tf.float32)) / tf.math.log(2.0) + 0.5, tf.int32)
-  return tf.switch_case(index, [decode_at(r) for r in DECODE_RATIOS])
-
-
 def _to_output(
     image: tf.Tensor, image_size: int, dtype: tf.dtypes.DType
 ) -> tf.Tensor:
@@ -297,7 +234,10 @@ def preprocess_train(
   else:
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=2)
     window = random_crop_window(shape, bboxes, image_size, seeds[0])
-  image = _to_output(decode_crop(image_bytes, window, image_size), image_size, dtype)
+  image = tf.image.decode_and_crop_jpeg(
+      image_bytes, window, channels=3, try_recover_truncated=False
+  )
+  image = _to_output(image, image_size, dtype)
   if seed is None:
     return tf.image.random_flip_left_right(image)
   return tf.image.stateless_random_flip_left_right(image, seeds[1])
@@ -322,7 +262,8 @@ def preprocess_eval(
   """
   shape = tf.image.extract_jpeg_shape(image_bytes)
   window = center_crop_window(shape, image_size, crop_padding)
-  return _to_output(decode_crop(image_bytes, window, image_size), image_size, dtype)
+  image = tf.image.decode_and_crop_jpeg(image_bytes, window, channels=3)
+  return _to_output(image, image_size, dtype)
 
 
 def normalize(

@@ -243,64 +243,6 @@ def test_mean_and_std_need_a_float_dtype(data_dir):
     )
 
 
-@pytest.mark.parametrize(
-    'crop, image_size, ratio',
-    [
-        ((447, 900), 224, 1),  # Shorter side under twice the output: full scale.
-        ((448, 448), 224, 2),
-        ((1000, 895), 224, 2),  # 895 < 4 x 224.
-        ((896, 1200), 224, 4),
-        ((1792, 2000), 224, 8),
-        ((5000, 5000), 224, 8),  # 8 is libjpeg's largest.
-        ((300, 400), 64, 4),
-        ((100, 80), 224, 1),  # Smaller than the output: upsampled at full scale.
-    ],
-)
-def test_decode_ratio_keeps_the_crop_at_least_the_output_size(crop, image_size, ratio):
-  chosen = pipeline.decode_ratio(tf.constant(crop[0]), tf.constant(crop[1]), image_size)
-  assert int(chosen) == ratio
-
-
-def _gradient_jpeg(height: int, width: int) -> bytes:
-  y, x = np.mgrid[0:height, 0:width]
-  pixels = np.stack(
-      [x * 255 // width, y * 255 // height, (x + y) * 255 // (width + height)], -1
-  ).astype(np.uint8)
-  return _jpeg(pixels)
-
-
-@pytest.mark.parametrize(
-    'window, ratio',
-    [
-        ((0, 0, 601, 803), 2),  # The whole image at 1/2: odd sides.
-        ((37, 13, 520, 780), 2),
-        ((3, 5, 597, 797), 4),
-        ((0, 0, 601, 803), 8),
-    ],
-)
-def test_decode_crop_scales_the_window_with_the_ratio(window, ratio):
-  data = _gradient_jpeg(601, 803)
-  image_size = min(window[2], window[3]) // ratio
-  crop = pipeline.decode_crop(tf.constant(data), tf.constant(window), image_size).numpy()
-  y, x, height, width = window
-  begin = [round(y / ratio + 1e-9), round(x / ratio + 1e-9)]
-  end = [round((y + height) / ratio + 1e-9), round((x + width) / ratio + 1e-9)]
-  scaled = tf.io.decode_jpeg(data, channels=3, ratio=ratio).numpy()
-  np.testing.assert_array_equal(crop, scaled[begin[0]:end[0], begin[1]:end[1]])
-  # The crop shows the same part of the picture as a full-scale decode.
-  full = tf.image.decode_and_crop_jpeg(data, window, channels=3)
-  reference = tf.image.resize(full, crop.shape[:2], antialias=True).numpy()
-  assert np.abs(crop.astype(float) - reference).mean() < 3
-
-
-def test_decode_crop_small_crop_is_decoded_at_full_scale():
-  data = _gradient_jpeg(200, 300)
-  crop = pipeline.decode_crop(tf.constant(data), tf.constant([10, 20, 150, 200]), 100)
-  np.testing.assert_array_equal(
-      crop.numpy(), tf.image.decode_and_crop_jpeg(data, [10, 20, 150, 200], channels=3)
-  )
-
-
 def test_loaders_read_only_the_features_they_use(data_dir, monkeypatch):
   loaded = {}
   real_load = tfds.load
