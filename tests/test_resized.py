@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import pathlib
+import types
 
 import numpy as np
 from PIL import Image
@@ -13,7 +15,7 @@ import tensorflow_datasets as tfds
 import imagenet_custom
 from imagenet_custom import report as report_lib
 from imagenet_custom.errors import InputError
-from conftest import DUMMY, build, read_all
+from conftest import DUMMY, REPO, build, read_all
 
 # The dummy images are 40 to 64 px on their shorter side: `s256` keeps them
 # all, a 32 px build shrinks them all.
@@ -108,3 +110,48 @@ def test_default_build_has_no_resize_counts(built):
 def test_bad_resize_config_names_the_config(tmp_path: pathlib.Path):
   with pytest.raises(InputError, match="Config 'custom': jpeg_quality must be in 1..100"):
     build(DUMMY / 'folders', tmp_path, jpeg_quality=0)
+
+
+def _load_example(name: str) -> types.ModuleType:
+  """Imports `examples/<name>.py` as a module."""
+  spec = importlib.util.spec_from_file_location(name, REPO / 'examples' / f'{name}.py')
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+@pytest.fixture(scope='module', name='training_dir')
+def _training_dir(tmp_path_factory) -> pathlib.Path:
+  """The dummy data built twice in one data dir: `default` and `s32`."""
+  data_dir = tmp_path_factory.mktemp('resized_training')
+  for config in (
+      'default',
+      imagenet_custom.ImagenetCustomConfig(name='s32', shorter_side=SMALL_SIDE),
+  ):
+    builder = imagenet_custom.Builder(data_dir=str(data_dir), config=config)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(
+            manual_dir=str(DUMMY / 'folders')
+        )
+    )
+  return data_dir
+
+
+def test_a_model_learns_as_well_from_a_resized_build(training_dir):
+  train_keras = _load_example('train_keras')
+  settings = dict(
+      data_dir=str(training_dir), steps=60, image_size=SMALL_SIDE, batch_size=16,
+      seed=0,
+  )
+  originals = train_keras.train_and_test(**settings)
+  resized = train_keras.train_and_test(**settings, config='s32')
+  # Trained on the resized build, tested on the originals' centre crops.
+  resized_on_originals = train_keras.train_and_test(
+      **settings, config='s32', eval_config='default'
+  )
+  print(f'test accuracy: originals {originals:.3f}, s32 {resized:.3f},'
+        f' s32 tested on originals {resized_on_originals:.3f}')
+  # 6 classes (chance 1/6) and 21 test images: 0.1 is two images.
+  assert originals >= 0.5
+  assert resized >= originals - 0.1, (originals, resized)
+  assert resized_on_originals >= originals - 0.1, (originals, resized_on_originals)
