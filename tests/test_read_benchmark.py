@@ -113,7 +113,9 @@ def test_ratios_use_the_best_epochs_and_say_whether_targets_are_met():
 
 
 def _build(config: str, shard_bytes: int, seconds: float) -> inputs.Build:
-  return inputs.Build(config, seconds, shard_bytes, 0, 0, [], [], 0.0, (0.0, 0.0))
+  return inputs.Build(
+      config, seconds, 2 * seconds, shard_bytes, 0, 0, [], [], 0.0, (0.0, 0.0)
+  )
 
 
 def test_config_table_gives_the_disk_ratio():
@@ -122,9 +124,10 @@ def test_config_table_gives_the_disk_ratio():
       {'default': _build('default', 100 << 20, 10.0), 's256': _build('s256', 45 << 20, 14.0)},
   )
   text = tables.format_configs(corpus, [_method('c', 900), _method('c256', 1800)])
-  assert 's256/default: shards 0.45 (target <= 0.6, met); build time 1.40' in text
+  assert 's256/default: shards 0.45 (target <= 0.6, met); build time 1.40, build CPU 1.40' in text
   default_row = next(line for line in text.splitlines() if line.startswith('default'))
-  assert default_row.split()[1] == '100.0' and default_row.split()[-2:] == ['900', 'n/a']
+  assert default_row.split()[1:4] == ['100.0', '10.0', '20.0']
+  assert default_row.split()[-2:] == ['900', 'n/a']
 
 
 def test_entry_point_runs_end_to_end(tmp_path: pathlib.Path):

@@ -33,6 +33,7 @@ class Build:
   Attributes:
     config: the config name.
     seconds: wall time of `download_and_prepare` (plain build, threads).
+    cpu_seconds: CPU time of this process (all threads) during the build.
     shard_bytes: bytes of the dataset's shard files (all splits).
     resized: images shrunk (resized builds).
     kept: images already small enough (resized builds).
@@ -44,6 +45,7 @@ class Build:
 
   config: str
   seconds: float
+  cpu_seconds: float
   shard_bytes: int
   resized: int
   kept: int
@@ -86,7 +88,7 @@ def _shard_bytes(data_dir: pathlib.Path, config: str) -> int:
 
 def build_config(
     manual_dir: pathlib.Path, data_dir: pathlib.Path, config: str
-) -> tuple[tfds.core.DatasetBuilder, float]:
+) -> tuple[tfds.core.DatasetBuilder, float, float]:
   """Builds one config, its build report logged, not printed.
 
   Args:
@@ -95,18 +97,20 @@ def build_config(
     config: the config name.
 
   Returns:
-    The builder and the build's wall time.
+    The builder, the build's wall time and its CPU time.
   """
   builder = tfds.builder(f'imagenet_custom/{config}', data_dir=str(data_dir))
   report = io.StringIO()
+  cpu = time.process_time()
   start = time.perf_counter()
   with contextlib.redirect_stdout(report):
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir))
     )
   seconds = time.perf_counter() - start
+  cpu_seconds = time.process_time() - cpu
   logging.info('Build report of %s:\n%s', config, report.getvalue())
-  return builder, seconds
+  return builder, seconds, cpu_seconds
 
 
 def read_train_split(
@@ -163,7 +167,7 @@ def make_corpus(work_dir: pathlib.Path, num_images: int, num_classes: int) -> Co
   folders = work_dir / 'class_folders'
   builds = {}
   for config in CONFIGS:
-    builder, seconds = build_config(manual_dir, data_dir, config)
+    builder, seconds, cpu_seconds = build_config(manual_dir, data_dir, config)
     counts = builder.info.metadata['build_report']['counts']
     jpegs, boxes = read_train_split(builder, folders if config == 'default' else None)
     sides = [tf.image.extract_jpeg_shape(data).numpy()[:2] for data in jpegs[:SIZED_SAMPLE]]
@@ -171,6 +175,7 @@ def make_corpus(work_dir: pathlib.Path, num_images: int, num_classes: int) -> Co
     builds[config] = Build(
         config=config,
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
         shard_bytes=_shard_bytes(data_dir, config),
         resized=counts.get(report_lib.RESIZED, 0),
         kept=counts.get(report_lib.RESIZE_KEPT, 0),
@@ -180,7 +185,7 @@ def make_corpus(work_dir: pathlib.Path, num_images: int, num_classes: int) -> Co
         mean_side=mean_side,
     )
     print(
-        f'Built {config} in {seconds:.0f} s: the train split has {len(jpegs)}'
+        f'Built {config} in {seconds:.0f} s ({cpu_seconds:.0f} s CPU): the train split has {len(jpegs)}'
         f' JPEGs ({builds[config].mean_kib:.0f} KiB and'
         f' {mean_side[0]:.0f}x{mean_side[1]:.0f} px on average,'
         f' {sum(len(b) > 0 for b in boxes)} with boxes).',

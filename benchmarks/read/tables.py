@@ -97,7 +97,7 @@ def format_configs(corpus: inputs.Corpus, methods: Sequence[Method]) -> str:
   """
   streams = {'default': ('c', 'd'), 's256': ('c256', 'd256')}
   lines = [
-      f'{"config":8} {"shards MiB":>10} {"build s":>8} {"resized":>8} {"kept":>6}'
+      f'{"config":8} {"shards MiB":>10} {"build s":>8} {"CPU s":>6} {"resized":>8} {"kept":>6}'
       f' {"JPEG KiB":>8} {"train img/s":>11} {"eval img/s":>10}'
   ]
   for config, build in corpus.builds.items():
@@ -108,16 +108,18 @@ def format_configs(corpus: inputs.Corpus, methods: Sequence[Method]) -> str:
       rates.append(f'{best.rate:.0f}' if best is not None else 'n/a')
     lines.append(
         f'{config:8} {build.shard_bytes / 2**20:10.1f} {build.seconds:8.1f}'
+        f' {build.cpu_seconds:6.1f}'
         f' {build.resized:8} {build.kept:6} {build.mean_kib:8.1f}'
         f' {rates[0]:>11} {rates[1]:>10}'
     )
   if 'default' in corpus.builds and 's256' in corpus.builds:
     disk = corpus.builds['s256'].shard_bytes / corpus.builds['default'].shard_bytes
     build = corpus.builds['s256'].seconds / corpus.builds['default'].seconds
+    cpu = corpus.builds['s256'].cpu_seconds / corpus.builds['default'].cpu_seconds
     verdict = 'met' if disk <= DISK_TARGET else 'MISSED'
     lines.append(
         f's256/default: shards {disk:.2f} (target <= {DISK_TARGET}, {verdict});'
-        f' build time {build:.2f}'
+        f' build time {build:.2f}, build CPU {cpu:.2f}'
     )
   return '\n'.join(lines)
 
