@@ -6,7 +6,7 @@ decoded), a random horizontal flip and a resize. Evaluation: the usual centre
 crop (`image_size / (image_size + crop_padding)` of the shorter side), also
 decoded fused. Both read the JPEG bytes as stored, so load the dataset with
 `decoders={'image': tfds.decode.SkipDecoding()}`, or use `load_train` and
-`load_eval`, which do it for you:
+`load_eval`, which do it for you (for any config: `config='s256'`):
 
   train = pipeline.load_train(data_dir, batch_size=256, image_size=224)
   for images, labels in train:  # float32 [256, 224, 224, 3], int64 [256]
@@ -18,10 +18,14 @@ Performance (benchmarks/read_benchmark.py, 2 cores, ~110 KB ~400x350 JPEGs,
 224x224 float32 batches of 64): both pipelines run at ~0.9x the speed of
 decoding and resizing the same JPEG bytes held in memory. JPEG decoding is
 ~75% of the CPU time; the fused crop saves little of it, because the entropy
-decoding of every row above the crop's bottom edge cannot be skipped. Start
-TensorFlow with `TF_CPU_ALLOCATOR_USE_BFC=true` in the environment: the
-default allocator maps every 38 MB float batch afresh, and its page faults
-cost ~15% more CPU per image.
+decoding of every row above the crop's bottom edge cannot be skipped, and
+libjpeg's scaled decoding saves less than choosing its ratio per image costs
+(docs/resized.md). To go faster, decode fewer pixels: build a resized config
+(`s256`) and pass `config='s256'`, which cuts the CPU per image by a third
+(training) to a half (evaluation). Start TensorFlow with
+`TF_CPU_ALLOCATOR_USE_BFC=true` in the environment: the default allocator
+maps every 38 MB float batch afresh, and its page faults cost ~15% more CPU
+per image.
 """
 
 from __future__ import annotations
@@ -52,9 +56,8 @@ INTERLEAVE_CYCLE_LENGTH = 16
 INTERLEAVE_BLOCK_LENGTH = 16
 RESIZE_METHOD = tf.image.ResizeMethod.BILINEAR
 DEFAULT_CONFIG = 'default'
-# The features each pipeline parses (the others are never read from disk).
+# The features the training pipeline uses.
 TRAIN_FEATURES = ('image', 'label', 'bboxes')
-EVAL_FEATURES = ('image', 'label')
 
 
 def pipeline_options(deterministic: bool) -> tf.data.Options:
@@ -482,13 +485,16 @@ def _load_split(
     data_dir: str,
     config: str,
     split: str,
-    features: Sequence[str],
     shuffle_files: bool,
     seed: int | None,
     deterministic: bool,
     file_format: str | None,
 ) -> tf.data.Dataset:
-  """`tfds.load` of a split's `features`, the JPEG bytes left encoded."""
+  """`tfds.load` of a split of a config, the JPEG bytes left encoded.
+
+  Every feature is parsed: parsing only the used ones
+  (`tfds.decode.PartialDecoding`) measured no faster (docs/resized.md).
+  """
   read = read_config(seed, deterministic)
   if file_format is not None:
     read = read.replace(file_format=file_format)
@@ -502,10 +508,7 @@ def _load_split(
       split=split,
       data_dir=data_dir,
       shuffle_files=shuffle_files,
-      decoders=tfds.decode.PartialDecoding(
-          {feature: True for feature in features},
-          decoders={'image': tfds.decode.SkipDecoding()},
-      ),
+      decoders={'image': tfds.decode.SkipDecoding()},
       read_config=read,
       download=False,
   )
@@ -530,8 +533,6 @@ def load_train(
 ) -> tf.data.Dataset:
   """Loads a split of a built dataset through `train_dataset`.
 
-  Only the image bytes, label and boxes are read.
-
   Args:
     data_dir: the `--data_dir` the dataset was built into.
     batch_size: images per batch.
@@ -554,8 +555,7 @@ def load_train(
   """
   deterministic = seed is not None
   ds = _load_split(
-      data_dir, config, split, TRAIN_FEATURES, True, seed, deterministic,
-      file_format,
+      data_dir, config, split, True, seed, deterministic, file_format
   )
   return train_dataset(
       ds, batch_size, image_size, seed=seed, shuffle_buffer=shuffle_buffer,
@@ -581,8 +581,7 @@ def load_eval(
 ) -> tf.data.Dataset:
   """Loads a split of a built dataset, in order, through `eval_dataset`.
 
-  Only the image bytes and labels are read. A resized build (`s256`) gets the
-  same centre crop, of its smaller images.
+  A resized build (`s256`) gets the same centre crop, of its smaller images.
 
   Args:
     data_dir: the `--data_dir` the dataset was built into.
@@ -602,7 +601,7 @@ def load_eval(
     Prefetched batches `(images, labels)`, the same on every pass.
   """
   ds = _load_split(
-      data_dir, config, split, EVAL_FEATURES, False, None, True, file_format
+      data_dir, config, split, False, None, True, file_format
   )
   return eval_dataset(
       ds, batch_size, image_size, crop_padding=crop_padding,

@@ -242,18 +242,3 @@ def test_mean_and_std_need_a_float_dtype(data_dir):
         mean=pipeline.IMAGENET_MEAN_RGB,
     )
 
-
-def test_loaders_read_only_the_features_they_use(data_dir, monkeypatch):
-  loaded = {}
-  real_load = tfds.load
-
-  def spy(name, **kwargs):
-    ds = real_load(name, **kwargs)
-    loaded[name] = ds.element_spec
-    return ds
-
-  monkeypatch.setattr(tfds, 'load', spy)
-  pipeline.load_train(str(data_dir), BATCH, SIZE, seed=0)
-  assert set(loaded.pop('imagenet_custom/default')) == {'image', 'label', 'bboxes'}
-  pipeline.load_eval(str(data_dir), BATCH, SIZE)
-  assert set(loaded.pop('imagenet_custom/default')) == {'image', 'label'}

@@ -13,6 +13,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_custom
+from imagenet_custom import pipeline
 from imagenet_custom import report as report_lib
 from imagenet_custom.errors import InputError
 from conftest import DUMMY, REPO, build, read_all
@@ -155,3 +156,43 @@ def test_a_model_learns_as_well_from_a_resized_build(training_dir):
   assert originals >= 0.5
   assert resized >= originals - 0.1, (originals, resized)
   assert resized_on_originals >= originals - 0.1, (originals, resized_on_originals)
+
+
+def test_beam_build_resizes_and_counts_like_the_plain_build(small, tmp_path: pathlib.Path):
+  beam_built = build(
+      DUMMY / 'folders', tmp_path, beam=True, shorter_side=SMALL_SIDE, jpeg_quality=85
+  )
+  plain, beam_stored = read_all(small), read_all(beam_built)
+  assert {k: v.image for k, v in beam_stored.items()} == {
+      k: v.image for k, v in plain.items()
+  }
+  counts = _report(beam_built).counts
+  assert counts[report_lib.RESIZED] == len(beam_stored)
+  assert beam_built.info.metadata['resize'] == small.info.metadata['resize']
+
+
+def test_pipelines_read_the_named_config(training_dir):
+  originals = tfds.load(
+      'imagenet_custom/default', split='test', data_dir=str(training_dir),
+      decoders={'image': tfds.decode.SkipDecoding()},
+  )
+  resized = tfds.load(
+      'imagenet_custom/s32', split='test', data_dir=str(training_dir),
+      decoders={'image': tfds.decode.SkipDecoding()},
+  )
+  labels = [int(example['label']) for example in resized]
+  # Same images in the same order, smaller bytes.
+  assert labels == [int(example['label']) for example in originals]
+  assert sum(len(e['image'].numpy()) for e in resized) < sum(
+      len(e['image'].numpy()) for e in originals
+  )
+  eval_batches = pipeline.load_eval(str(training_dir), 8, SMALL_SIDE, split='test', config='s32')
+  assert np.concatenate([l.numpy() for _, l in eval_batches]).tolist() == labels
+  # eval_dataset on a tfds.load result of the resized config: the same centre crop.
+  first = next(iter(pipeline.eval_dataset(resized, 1, SMALL_SIDE)))[0].numpy()[0]
+  expected = pipeline.preprocess_eval(next(iter(resized))['image'], SMALL_SIDE).numpy()
+  np.testing.assert_array_equal(first, expected)
+  train = pipeline.train_dataset(resized.concatenate(originals), 8, SMALL_SIDE, seed=0, repeat=False)
+  assert sum(int(images.shape[0]) for images, _ in train) == 40  # 45 // 8 batches.
+  train = pipeline.load_train(str(training_dir), 8, SMALL_SIDE, seed=0, config='s32', repeat=False)
+  assert sum(int(images.shape[0]) for images, _ in train) == 32

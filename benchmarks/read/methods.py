@@ -11,7 +11,6 @@ import pathlib
 from typing import Any
 
 import tensorflow as tf
-import tensorflow_datasets as tfds
 
 from benchmarks.read import inputs
 from benchmarks.read.measure import BATCH_SIZE, IMAGE_SIZE, Method
@@ -36,7 +35,6 @@ METHODS = {
     'd256': 'evaluation pipeline on the s256 build',
 }
 VARIANTS = {
-    'c-allfeat': 'c, parsing every feature (file_name too)',
     'c-seeded': 'c, seeded (deterministic order and crops)',
     'c-uint8': 'c, uint8 batches cast to float32 after batching',
     'c-shuf1k': 'c, shuffle buffer 1,000 instead of 10,000',
@@ -150,13 +148,6 @@ def variant_stream(key: str, corpus: inputs.Corpus) -> Iterator[Any]:
     The endless batch iterator.
   """
   data_dir = str(corpus.data_dir)
-  if key == 'c-allfeat':
-    ds = tfds.load(
-        pipeline.DATASET_NAME, split='train', data_dir=data_dir,
-        shuffle_files=True, decoders={'image': tfds.decode.SkipDecoding()},
-        read_config=pipeline.read_config(),
-    )
-    return iter(pipeline.train_dataset(ds, BATCH_SIZE, IMAGE_SIZE))
   if key == 'c-seeded':
     return iter(pipeline.load_train(data_dir, BATCH_SIZE, IMAGE_SIZE, seed=SEED))
   if key == 'c-uint8':

@@ -168,9 +168,9 @@ def profile_stages(corpus: inputs.Corpus) -> list[Stage]:
       Stage('disk: read records, no parse (TFRecordDataset)',
             lambda: tf.data.TFRecordDataset(files, buffer_size=8 << 20)
             .map(tf.strings.length).batch(BATCH_SIZE)),
-      Stage('disk: tfds.load, parse every feature',
+      Stage('disk: tfds.load, parse every feature (load_train)',
             lambda: _disk_read(data_dir, None)),
-      Stage('disk: tfds.load, parse image+label+bboxes (load_train)',
+      Stage('disk: tfds.load, parse image+label+bboxes only',
             lambda: _disk_read(data_dir, pipeline.TRAIN_FEATURES)),
       Stage('in memory: extract_jpeg_shape + sample crop window',
             lambda: _in_memory(memory, _shape_and_window)),
