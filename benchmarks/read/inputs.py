@@ -185,8 +185,8 @@ def make_corpus(work_dir: pathlib.Path, num_images: int, num_classes: int) -> Co
         mean_side=mean_side,
     )
     print(
-        f'Built {config} in {seconds:.0f} s ({cpu_seconds:.0f} s CPU): the train split has {len(jpegs)}'
-        f' JPEGs ({builds[config].mean_kib:.0f} KiB and'
+        f'Built {config} in {seconds:.0f} s ({cpu_seconds:.0f} s CPU): the'
+        f' train split has {len(jpegs)} JPEGs ({builds[config].mean_kib:.0f} KiB and'
         f' {mean_side[0]:.0f}x{mean_side[1]:.0f} px on average,'
         f' {sum(len(b) > 0 for b in boxes)} with boxes).',
         flush=True,
