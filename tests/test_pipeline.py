@@ -241,4 +241,3 @@ def test_mean_and_std_need_a_float_dtype(data_dir):
         str(data_dir), BATCH, SIZE, split='test', dtype=tf.uint8,
         mean=pipeline.IMAGENET_MEAN_RGB,
     )
-
