@@ -1,13 +1,15 @@
 """Trains a small Keras CNN on a built imagenet_custom dataset, then tests it.
 
   python examples/train_keras.py --data_dir OUT [--steps 200] [--image_size 64]
-      [--batch_size 32]
+      [--batch_size 32] [--config s256] [--eval_config default]
 
 Reads the dataset with `tfds.load` through `imagenet_custom.pipeline`
 (box-guided random crops for training, centre crops for evaluation), trains
 for `--steps` steps and prints the accuracy on the `test` split as
 `test accuracy: 0.xxx`. The defaults are sized for the dummy data; on real
-ImageNet use `--image_size 224` and many more steps.
+ImageNet use `--image_size 224` and many more steps. `--config` picks the
+build to train on (e.g. the resized `s256`); `--eval_config default` tests a
+model trained on a resized build on the original images.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ def train_and_test(
     batch_size: int,
     seed: int,
     test_split: str = 'test',
+    config: str = pipeline.DEFAULT_CONFIG,
+    eval_config: str | None = None,
 ) -> float:
   """Trains the model for `steps` steps and returns its test accuracy.
 
@@ -77,6 +81,8 @@ def train_and_test(
     batch_size: images per step.
     seed: seeds Keras and the input pipeline.
     test_split: split to evaluate on.
+    config: the build to train on (`default`, `s256`, ...).
+    eval_config: the build to test on; None for `config`.
 
   Returns:
     Top-1 accuracy on `test_split`.
@@ -85,10 +91,12 @@ def train_and_test(
   train = pipeline.load_train(
       data_dir, batch_size, image_size, seed=seed,
       mean=pipeline.IMAGENET_MEAN_RGB, std=pipeline.IMAGENET_STD_RGB,
+      config=config,
   )
   test = pipeline.load_eval(
       data_dir, batch_size, image_size, split=test_split,
       mean=pipeline.IMAGENET_MEAN_RGB, std=pipeline.IMAGENET_STD_RGB,
+      config=eval_config or config,
   )
   model = build_model(image_size)
   model.compile(
@@ -109,6 +117,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
   parser.add_argument('--batch_size', type=int, default=32)
   parser.add_argument('--seed', type=int, default=0)
   parser.add_argument('--test_split', default='test')
+  parser.add_argument('--config', default=pipeline.DEFAULT_CONFIG,
+                      help='the build to train on, e.g. s256')
+  parser.add_argument('--eval_config', default=None,
+                      help='the build to test on (default: --config)')
   return parser.parse_args(argv)
 
 
@@ -125,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   logging.info('TensorFlow %s, Keras %s', tf.__version__, keras.__version__)
   accuracy = train_and_test(
       args.data_dir, args.steps, args.image_size, args.batch_size, args.seed,
-      args.test_split,
+      args.test_split, args.config, args.eval_config,
   )
   print(f'test accuracy: {accuracy:.3f}', flush=True)
   return 0

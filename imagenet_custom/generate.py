@@ -52,11 +52,13 @@ class Options:
     split_seed: key of the hash that picks them.
     skip_bad_files: skip (and report) unreadable images and annotations
       instead of stopping the build.
+    resize: shrink the images to a shorter side (default: keep them).
   """
 
   validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
   split_seed: str = splits.DEFAULT_SPLIT_SEED
   skip_bad_files: bool = False
+  resize: images.ResizeOptions = images.ResizeOptions()
 
   @classmethod
   def from_config(cls, config: Any) -> Options:
@@ -71,6 +73,7 @@ class Options:
     return cls(**{
         field.name: getattr(config, field.name)
         for field in dataclasses.fields(cls)
+        if hasattr(config, field.name)
     })
 
 
@@ -173,6 +176,7 @@ def make_example(
     annotation: annotations_lib.Annotation | RawFile | None,
     skip_bad_files: bool,
     skipped_key: str,
+    resize: images.ResizeOptions = images.ResizeOptions(),
 ) -> Outcome:
   """Checks one image and builds its example. Thread-safe, pure.
 
@@ -182,6 +186,7 @@ def make_example(
     annotation: its box annotation, parsed or as XML bytes, if any.
     skip_bad_files: return a skip instead of raising on unreadable files.
     skipped_key: the report counter for a skipped image of this split.
+    resize: the shorter side to shrink the image to (0: keep its size).
 
   Returns:
     The example and the counters it adds to the report.
@@ -198,6 +203,12 @@ def make_example(
     return Outcome(source.name, None, {skipped_key: 1}, (e.origin, e.problem))
   if prepared.fix is not images.Fix.KEPT:
     counts[report_lib.REENCODED_PREFIX + prepared.fix.value] = 1
+  if resize.shorter_side:
+    original = prepared
+    prepared = images.resize_to_shorter_side(
+        prepared, resize.shorter_side, resize.jpeg_quality
+    )
+    counts[report_lib.RESIZE_KEPT if prepared is original else report_lib.RESIZED] = 1
   boxes = np.zeros((0, 4), np.float64)
   skipped = None
   if isinstance(annotation, RawFile):
@@ -277,7 +288,7 @@ def class_examples(
         report_lib.ANNOTATIONS_WITHOUT_IMAGE,
         len(class_annotations.keys() - stems),
     )
-  work = functools.partial(_class_image_example, wnid, class_annotations, plan.options.skip_bad_files)
+  work = functools.partial(_class_image_example, wnid, class_annotations, plan.options)
   for outcome in ordered_map(work, reader.read_train_class(wnid, wanted), pool, window):
     tally_outcome(outcome, split, tally)
     if outcome.example is not None:
@@ -287,15 +298,16 @@ def class_examples(
 def _class_image_example(
     wnid: str,
     class_annotations: dict[str, RawFile],
-    skip_bad_files: bool,
+    options: Options,
     source: ImageSource,
 ) -> Outcome:
   return make_example(
       source,
       wnid,
       class_annotations.get(metadata.file_stem(source.name)),
-      skip_bad_files,
+      options.skip_bad_files,
       report_lib.TRAIN_SKIPPED,
+      options.resize,
   )
 
 
@@ -336,6 +348,7 @@ def _val_image_example(plan: Plan, source: ImageSource) -> Outcome:
       plan.val_annotations.get(number),
       plan.options.skip_bad_files,
       report_lib.VAL_SKIPPED,
+      plan.options.resize,
   )
 
 

@@ -12,6 +12,7 @@ import tensorflow_datasets as tfds
 
 from imagenet_custom import checksums
 from imagenet_custom import generate
+from imagenet_custom import images
 from imagenet_custom import metadata
 from imagenet_custom import parallel_build
 from imagenet_custom import progress as progress_lib
@@ -45,6 +46,10 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       re-encoding, boxes, serialising); 0 means one per core.
     num_threads: threads in each worker, so that disk reads overlap the
       work; 0 means 2.
+    shorter_side: shrink images whose shorter side is longer to this many
+      pixels (PIL reduce + Lanczos, re-encoded as baseline JPEG); 0 keeps the
+      original images.
+    jpeg_quality: JPEG quality of the shrunk images.
   """
 
   validation_fraction: float = _DEFAULTS.validation_fraction
@@ -54,6 +59,26 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   layout: str = 'auto'
   num_workers: int = 0
   num_threads: int = 0
+  shorter_side: int = 0
+  jpeg_quality: int = images.DEFAULT_JPEG_QUALITY
+
+
+def _resize_options(config: ImagenetCustomConfig) -> images.ResizeOptions:
+  """The config's resize fields, checked.
+
+  Args:
+    config: the builder config.
+
+  Returns:
+    The resize options for `generate.Options`.
+
+  Raises:
+    InputError: a field is out of range.
+  """
+  try:
+    return images.ResizeOptions(config.shorter_side, config.jpeg_quality)
+  except ValueError as e:
+    raise InputError(f'Config {config.name!r}: {e}.') from None
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -70,7 +95,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
               'Train split 80/20 into train/validation by keyed hash; the'
               ' original val set as test, its blacklist as test_blacklisted.'
           ),
-      )
+      ),
+      ImagenetCustomConfig(
+          name='s256',
+          description=(
+              'As `default`, with every image whose shorter side exceeds 256'
+              ' px shrunk to 256 (PIL reduce + Lanczos, JPEG quality 90).'
+          ),
+          shorter_side=256,
+      ),
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = readers.LAYOUT_HELP
 
@@ -128,6 +161,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         'validation_fraction': self.builder_config.validation_fraction,
         'split_seed': self.builder_config.split_seed,
     }
+    if self.builder_config.shorter_side:
+      self.info.metadata['resize'] = self._plan.options.resize.metadata()
     logging.info('%s', self._report.format())
     print(self._report.format(), flush=True)
 
@@ -147,7 +182,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     if config.verify_checksums:
       self._hashes = checksums.BackgroundHash(reader.archives())
     self._plan = generate.make_plan(
-        reader, generate.Options.from_config(config), self._report
+        reader,
+        dataclasses.replace(
+            generate.Options.from_config(config), resize=_resize_options(config)
+        ),
+        self._report,
     )
     if not self._use_beam:
       self._start_pool(self._plan)

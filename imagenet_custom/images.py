@@ -1,12 +1,17 @@
-"""Image content checks and re-encoding. Pure: bytes in, bytes out.
+"""Image content checks, re-encoding and resizing. Pure: bytes in, bytes out.
 
 Real ImageNet holds 22 CMYK JPEGs and one PNG named `.JPEG`; they are found
 here by content, not by a list of names. Every other image keeps its original
 bytes, after a cheap check that the whole file decodes.
+
+Resized builds (`shorter_side` > 0) shrink the larger images with PIL's
+`reduce` (a box filter by an integer factor) followed by Lanczos to the exact
+size, and store them as baseline JPEGs (`resize_to_shorter_side`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import io
 from typing import NamedTuple
@@ -31,6 +36,11 @@ _EOI = bytes([0xFF, 0xD9])
 _PADDING = bytes([0x00, 0x0D, 0x0A, 0x20, 0x09])
 # Guards against decompression bombs (far above any ImageNet image).
 _MAX_PIXELS = 1 << 28
+# Quality of the JPEGs a resized build writes, unless configured (FFCV stores
+# its reduced-size ImageNet at ~90).
+DEFAULT_JPEG_QUALITY = 90
+# The resize kernel, as named in the dataset's metadata.
+RESIZE_KERNEL = 'PIL reduce + Lanczos'
 
 
 class Fix(enum.Enum):
@@ -146,3 +156,93 @@ def prepare_image(data: bytes, origin: str) -> PreparedImage:
   return PreparedImage(
       _reencode(image, origin), fix, source_format, width, height
   )
+
+
+@dataclasses.dataclass(frozen=True)
+class ResizeOptions:
+  """How a build resizes its images.
+
+  Attributes:
+    shorter_side: images whose shorter side is longer are shrunk to it;
+      0 keeps every image at its original size.
+    jpeg_quality: JPEG quality (1..100) of the resized images.
+  """
+
+  shorter_side: int = 0
+  jpeg_quality: int = DEFAULT_JPEG_QUALITY
+
+  def __post_init__(self) -> None:
+    if self.shorter_side < 0:
+      raise ValueError(
+          f'shorter_side must be 0 (keep the original sizes) or a number of'
+          f' pixels, not {self.shorter_side}'
+      )
+    if not 1 <= self.jpeg_quality <= 100:
+      raise ValueError(
+          f'jpeg_quality must be in 1..100, not {self.jpeg_quality}'
+      )
+
+  def metadata(self) -> dict[str, int | str]:
+    """What the dataset's metadata records about the resize."""
+    return {
+        'shorter_side': self.shorter_side,
+        'kernel': RESIZE_KERNEL,
+        'jpeg_quality': self.jpeg_quality,
+    }
+
+
+def resized_size(width: int, height: int, shorter_side: int) -> tuple[int, int]:
+  """The size of an image scaled so that its shorter side is `shorter_side`.
+
+  Args:
+    width: pixels.
+    height: pixels.
+    shorter_side: the target of the shorter side.
+
+  Returns:
+    `(width, height)`; the longer side is rounded, and at least 1.
+  """
+  if width <= height:
+    return shorter_side, max(1, round(height * shorter_side / width))
+  return max(1, round(width * shorter_side / height)), shorter_side
+
+
+def resize_to_shorter_side(
+    prepared: PreparedImage, shorter_side: int, quality: int
+) -> PreparedImage:
+  """Shrinks an image so that its shorter side is `shorter_side`.
+
+  An image whose shorter side is at most `shorter_side` is returned as it is
+  (the same object, bytes untouched). A larger one is shrunk by PIL's
+  `reduce` by the largest integer factor that keeps both sides at least the
+  target size (a box filter, exact for that factor), then by Lanczos to the
+  exact size, and re-encoded as a baseline JPEG in its mode (RGB or L), with
+  its ICC profile. The whole JPEG is decoded: libjpeg's scaled decoding
+  (`Image.draft`) would be faster but is a weaker antialiasing filter (see
+  docs/resized.md).
+
+  Args:
+    prepared: an image from `prepare_image` (RGB or grayscale JPEG bytes).
+    shorter_side: the target of the shorter side; 0 keeps every image.
+    quality: JPEG quality of a resized image (1..100).
+
+  Returns:
+    `prepared` itself, or the resized image (same `fix` and `source_format`,
+    new data and size).
+  """
+  if shorter_side <= 0 or min(prepared.width, prepared.height) <= shorter_side:
+    return prepared
+  image = Image.open(io.BytesIO(prepared.data))
+  image.load()
+  icc_profile = image.info.get('icc_profile')
+  size = resized_size(prepared.width, prepared.height, shorter_side)
+  factor = min(prepared.width // size[0], prepared.height // size[1])
+  if factor > 1:
+    image = image.reduce(factor)
+  resized = image.resize(size, Image.Resampling.LANCZOS)
+  buffer = io.BytesIO()
+  resized.save(
+      buffer, format='JPEG', quality=quality, optimize=False,
+      progressive=False, icc_profile=icc_profile,
+  )
+  return prepared._replace(data=buffer.getvalue(), width=size[0], height=size[1])

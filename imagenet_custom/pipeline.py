@@ -6,7 +6,7 @@ decoded), a random horizontal flip and a resize. Evaluation: the usual centre
 crop (`image_size / (image_size + crop_padding)` of the shorter side), also
 decoded fused. Both read the JPEG bytes as stored, so load the dataset with
 `decoders={'image': tfds.decode.SkipDecoding()}`, or use `load_train` and
-`load_eval`, which do it for you:
+`load_eval`, which do it for you (for any config: `config='s256'`):
 
   train = pipeline.load_train(data_dir, batch_size=256, image_size=224)
   for images, labels in train:  # float32 [256, 224, 224, 3], int64 [256]
@@ -18,10 +18,14 @@ Performance (benchmarks/read_benchmark.py, 2 cores, ~110 KB ~400x350 JPEGs,
 224x224 float32 batches of 64): both pipelines run at ~0.9x the speed of
 decoding and resizing the same JPEG bytes held in memory. JPEG decoding is
 ~75% of the CPU time; the fused crop saves little of it, because the entropy
-decoding of every row above the crop's bottom edge cannot be skipped. Start
-TensorFlow with `TF_CPU_ALLOCATOR_USE_BFC=true` in the environment: the
-default allocator maps every 38 MB float batch afresh, and its page faults
-cost ~15% more CPU per image.
+decoding of every row above the crop's bottom edge cannot be skipped, and
+libjpeg's scaled decoding saves less than choosing its ratio per image costs
+(docs/resized.md). To go faster, decode fewer pixels: build a resized config
+(`s256`) and pass `config='s256'`, which cuts the CPU per image by a third
+(training) to a half (evaluation). Start TensorFlow with
+`TF_CPU_ALLOCATOR_USE_BFC=true` in the environment: the default allocator
+maps every 38 MB float batch afresh, and its page faults cost ~15% more CPU
+per image.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ DEFAULT_SHUFFLE_BUFFER = 10_000
 INTERLEAVE_CYCLE_LENGTH = 16
 INTERLEAVE_BLOCK_LENGTH = 16
 RESIZE_METHOD = tf.image.ResizeMethod.BILINEAR
+DEFAULT_CONFIG = 'default'
+# The features the training pipeline uses.
+TRAIN_FEATURES = ('image', 'label', 'bboxes')
 
 
 def pipeline_options(deterministic: bool) -> tf.data.Options:
@@ -361,7 +368,7 @@ def _finish(
 
 def _select_train_features(example: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
   """Keeps the features the training pipeline uses (smaller cache)."""
-  return {key: example[key] for key in ('image', 'bboxes', 'label')}
+  return {key: example[key] for key in TRAIN_FEATURES}
 
 
 def train_dataset(
@@ -476,27 +483,33 @@ def eval_dataset(
 
 def _load_split(
     data_dir: str,
+    config: str,
     split: str,
     shuffle_files: bool,
     seed: int | None,
     deterministic: bool,
     file_format: str | None,
 ) -> tf.data.Dataset:
-  """`tfds.load` of a split with the JPEG bytes left encoded."""
-  config = read_config(seed, deterministic)
+  """`tfds.load` of a split of a config, the JPEG bytes left encoded.
+
+  Every feature is parsed: parsing only the used ones
+  (`tfds.decode.PartialDecoding`) measured no faster (docs/resized.md).
+  """
+  read = read_config(seed, deterministic)
   if file_format is not None:
-    config = config.replace(file_format=file_format)
+    read = read.replace(file_format=file_format)
+  name = f'{DATASET_NAME}/{config}'
   logging.info(
       'Loading %s[%s] from %s (shuffle_files=%s, seed=%s, deterministic=%s)',
-      DATASET_NAME, split, data_dir, shuffle_files, seed, deterministic,
+      name, split, data_dir, shuffle_files, seed, deterministic,
   )
   return tfds.load(
-      DATASET_NAME,
+      name,
       split=split,
       data_dir=data_dir,
       shuffle_files=shuffle_files,
       decoders={'image': tfds.decode.SkipDecoding()},
-      read_config=config,
+      read_config=read,
       download=False,
   )
 
@@ -516,6 +529,7 @@ def load_train(
     dtype: tf.dtypes.DType = tf.float32,
     cache: bool = False,
     file_format: str | None = None,
+    config: str = DEFAULT_CONFIG,
 ) -> tf.data.Dataset:
   """Loads a split of a built dataset through `train_dataset`.
 
@@ -534,12 +548,15 @@ def load_train(
     dtype: see `train_dataset`.
     cache: see `train_dataset`.
     file_format: `tfrecord` or `array_record` when both were written.
+    config: the build's config name (`default`, `s256`, ...).
 
   Returns:
     Prefetched batches `(images, labels)`.
   """
   deterministic = seed is not None
-  ds = _load_split(data_dir, split, True, seed, deterministic, file_format)
+  ds = _load_split(
+      data_dir, config, split, True, seed, deterministic, file_format
+  )
   return train_dataset(
       ds, batch_size, image_size, seed=seed, shuffle_buffer=shuffle_buffer,
       repeat=repeat, drop_remainder=drop_remainder, mean=mean, std=std,
@@ -560,8 +577,11 @@ def load_eval(
     dtype: tf.dtypes.DType = tf.float32,
     cache: bool = False,
     file_format: str | None = None,
+    config: str = DEFAULT_CONFIG,
 ) -> tf.data.Dataset:
   """Loads a split of a built dataset, in order, through `eval_dataset`.
+
+  A resized build (`s256`) gets the same centre crop, of its smaller images.
 
   Args:
     data_dir: the `--data_dir` the dataset was built into.
@@ -575,11 +595,14 @@ def load_eval(
     dtype: see `eval_dataset`.
     cache: see `eval_dataset`.
     file_format: `tfrecord` or `array_record` when both were written.
+    config: the build's config name (`default`, `s256`, ...).
 
   Returns:
     Prefetched batches `(images, labels)`, the same on every pass.
   """
-  ds = _load_split(data_dir, split, False, None, True, file_format)
+  ds = _load_split(
+      data_dir, config, split, False, None, True, file_format
+  )
   return eval_dataset(
       ds, batch_size, image_size, crop_padding=crop_padding,
       drop_remainder=drop_remainder, mean=mean, std=std, dtype=dtype,

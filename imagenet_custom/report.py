@@ -28,6 +28,10 @@ ANNOTATIONS_WITHOUT_IMAGE = 'annotations_without_image'
 ANNOTATIONS_SKIPPED = 'annotations_skipped'
 JUNK_IGNORED = 'junk_files_ignored'
 BLACKLISTED = 'val_images_blacklisted'
+# Resized builds: images shrunk to the shorter side, and images already small
+# enough that kept their bytes. Both stay 0 when the build keeps the originals.
+RESIZED = 'resized/resized'
+RESIZE_KEPT = 'resized/kept'
 
 
 class Tally(Protocol):
@@ -148,6 +152,11 @@ class BuildReport:
         '  images re-encoded: '
         + (', '.join(f'{k} {v}' for k, v in reencoded.items()) or 'none')
     )
+    if c[RESIZED] or c[RESIZE_KEPT]:
+      lines.append(
+          f'  shorter side: {c[RESIZED]:,} images resized,'
+          f' {c[RESIZE_KEPT]:,} already small enough kept'
+      )
     lines.append(
         f'  boxes: {c[BOXES_KEPT]:,} kept, {c[BOXES_SWAPPED]} swapped,'
         f' {c[BOXES_CLIPPED]} clipped, {c[BOXES_DROPPED]} dropped;'

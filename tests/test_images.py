@@ -81,3 +81,109 @@ def test_bytes_after_the_end_marker_are_checked_by_decoding():
   data = _encode('RGB', size=(200, 150)) + b'appended by some camera'
   prepared = images.prepare_image(data, 'x.JPEG')
   assert prepared.data is data and prepared.fix is images.Fix.KEPT
+
+
+def _smooth(size: tuple[int, int], mode: str = 'RGB', **kwargs) -> images.PreparedImage:
+  """A prepared JPEG: red left half, blue right half, a vertical gradient."""
+  width, height = size
+  pixels = np.zeros((height, width, 3), np.uint8)
+  pixels[:, : width // 2] = (200, 30, 30)
+  pixels[:, width // 2 :] = (20, 40, 220)
+  pixels[..., 1] = np.linspace(0, 120, height, dtype=np.uint8)[:, None]
+  buffer = io.BytesIO()
+  Image.fromarray(pixels).convert(mode).save(buffer, format='JPEG', quality=95, **kwargs)
+  return images.prepare_image(buffer.getvalue(), 'x.JPEG')
+
+
+def _frame_markers(data: bytes) -> set[int]:
+  """The JPEG's start-of-frame markers (0xC0 baseline, 0xC2 progressive, ...)."""
+  markers, position = set(), 2
+  while position + 4 <= len(data) and data[position] == 0xFF:
+    marker = data[position + 1]
+    if marker == 0xDA:  # Start of scan: the headers end here.
+      break
+    if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+      markers.add(marker)
+    position += 2 + int.from_bytes(data[position + 2 : position + 4], 'big')
+  return markers
+
+
+@pytest.mark.parametrize(
+    'size, expected',
+    [
+        ((600, 400), (384, 256)),  # Reduce by 1 (600 // 384), then Lanczos.
+        ((400, 600), (256, 384)),
+        ((1100, 700), (402, 256)),  # Reduce by 2, then Lanczos.
+        ((2600, 520), (1280, 256)),  # Reduce by 2 (520 // 256), long side too.
+        ((1024, 1024), (256, 256)),  # Reduce by 4 is already exact.
+    ],
+)
+def test_larger_images_are_shrunk_to_the_shorter_side(size, expected):
+  prepared = _smooth(size)
+  resized = images.resize_to_shorter_side(prepared, 256, 90)
+  decoded = Image.open(io.BytesIO(resized.data))
+  assert decoded.size == expected
+  assert (resized.width, resized.height) == expected
+  assert resized.fix is prepared.fix and resized.source_format == 'JPEG'
+
+
+@pytest.mark.parametrize('size', [(300, 256), (256, 256), (48, 32), (100, 900)])
+def test_images_not_larger_than_the_target_keep_their_bytes(size):
+  prepared = _smooth(size)
+  assert images.resize_to_shorter_side(prepared, 256, 90) is prepared
+
+
+def test_zero_shorter_side_keeps_every_image():
+  prepared = _smooth((1200, 900))
+  assert images.resize_to_shorter_side(prepared, 0, 90) is prepared
+
+
+@pytest.mark.parametrize('mode', ['RGB', 'L'])
+def test_resized_images_keep_their_mode_and_are_baseline(mode):
+  prepared = _smooth((640, 480), mode, progressive=True)
+  assert _frame_markers(prepared.data) == {0xC2}
+  resized = images.resize_to_shorter_side(prepared, 120, 90)
+  decoded = Image.open(io.BytesIO(resized.data))
+  assert decoded.format == 'JPEG' and decoded.mode == mode
+  assert _frame_markers(resized.data) == {0xC0}
+
+
+def test_resizing_keeps_the_picture():
+  resized = images.resize_to_shorter_side(_smooth((800, 600)), 96, 90)
+  pixels = np.asarray(Image.open(io.BytesIO(resized.data))).astype(int)
+  assert pixels.shape == (96, 128, 3)
+  # Away from the red/blue edge the halves keep their colours.
+  np.testing.assert_allclose(pixels[:, :56, [0, 2]].mean(axis=(0, 1)), (200, 30), atol=6)
+  np.testing.assert_allclose(pixels[:, 72:, [0, 2]].mean(axis=(0, 1)), (20, 220), atol=6)
+  # The vertical gradient survives: green rises from top to bottom.
+  assert pixels[-4:, :, 1].mean() - pixels[:4, :, 1].mean() > 90
+
+
+def test_jpeg_quality_sets_the_quantization():
+  prepared = _smooth((800, 600))
+  low = images.resize_to_shorter_side(prepared, 300, 30)
+  high = images.resize_to_shorter_side(prepared, 300, 95)
+  # Luma quantization scales with quality (libjpeg: table 0, first entry 16 at 50).
+  low_q = Image.open(io.BytesIO(low.data)).quantization[0][0]
+  high_q = Image.open(io.BytesIO(high.data)).quantization[0][0]
+  assert (low_q, high_q) == (27, 2)
+  assert len(low.data) < len(high.data)
+
+
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        ({'shorter_side': -1}, 'shorter_side must be 0'),
+        ({'jpeg_quality': 0}, 'jpeg_quality must be in 1..100, not 0'),
+        ({'jpeg_quality': 101}, 'jpeg_quality must be in 1..100, not 101'),
+    ],
+)
+def test_resize_options_are_checked(kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    images.ResizeOptions(**kwargs)
+
+
+def test_resize_options_metadata_names_the_kernel():
+  assert images.ResizeOptions(256, 85).metadata() == {
+      'shorter_side': 256, 'kernel': 'PIL reduce + Lanczos', 'jpeg_quality': 85,
+  }
