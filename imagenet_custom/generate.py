@@ -21,6 +21,7 @@ from imagenet_custom import annotations
 from imagenet_custom import images
 from imagenet_custom import metadata
 from imagenet_custom import report as report_lib
+from imagenet_custom import selection as selection_lib
 from imagenet_custom import splits
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
@@ -64,6 +65,8 @@ class Plan:
     blacklist: blacklisted val image numbers (empty without a devkit).
     val_annotations: parsed val annotations by val number.
     class_names: human-readable name of each of the 1,000 WNIDs.
+    selection: the classes and train images kept (default: all).
+    train_built: False in an evaluation-only build (no train images).
   """
 
   reader: Reader
@@ -73,6 +76,8 @@ class Plan:
   blacklist: frozenset[int]
   val_annotations: dict[int, annotations.Annotation]
   class_names: dict[str, str]
+  selection: selection_lib.Selection = selection_lib.Selection()
+  train_built: bool = True
 
   def val_split_names(self, split: str) -> list[str]:
     """The val file names that go to `test` or `test_blacklisted`."""
@@ -81,6 +86,16 @@ class Plan:
         name
         for number, name in sorted(self.val_names.items())
         if (number in self.blacklist) == blacklisted
+        and self.selection.keeps_class(self.val_labels[number])
+    ]
+
+  def train_wnids(self) -> list[str]:
+    """The classes whose train images are built, in storage order."""
+    if not self.train_built:
+      return []
+    return [
+        wnid for wnid in self.reader.train_classes().names
+        if self.selection.keeps_class(wnid)
     ]
 
 
@@ -239,10 +254,12 @@ def class_examples(
   """
   reader = plan.reader
   listing = reader.list_train_class(wnid)
-  validation = splits.select_validation(
-      listing.names, plan.options.validation_fraction, plan.options.split_seed
+  divided = selection_lib.split_class(
+      wnid, listing.names, plan.options.validation_fraction,
+      plan.options.split_seed, plan.selection, reader.class_origin(wnid),
   )
-  wanted = validation if split == 'validation' else frozenset(listing.names) - validation
+  validation = divided.validation
+  wanted = validation if split == 'validation' else divided.train
   class_annotations = reader.train_annotations(wnid)
   if split == 'train':
     logging.info(
@@ -251,6 +268,8 @@ def class_examples(
         len(class_annotations),
     )
     tally.add(report_lib.TRAIN_READ, len(listing.names))
+    if divided.left_out:
+      tally.add(report_lib.TRAIN_NOT_IN_SUBSET, len(divided.left_out))
     tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} train', len(listing.names))
     tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
     stems = {_stem(name) for name in listing.names}
@@ -395,13 +414,19 @@ def resolve_val_labels(
   return labels
 
 
-def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan:
+def make_plan(
+    reader: Reader,
+    options: Options,
+    tally: report_lib.Tally,
+    selection: selection_lib.Selection = selection_lib.Selection(),
+) -> Plan:
   """Reads val metadata and checks it before any image is read.
 
   Args:
     reader: the input layout.
     options: the builder config's options.
     tally: where driver-side counts go (val images listed, junk, orphans).
+    selection: the classes and train images kept.
 
   Returns:
     The plan every split's generation uses.
@@ -434,11 +459,17 @@ def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan
   tally.add(
       report_lib.ANNOTATIONS_WITHOUT_IMAGE, len(val_parsed.keys() - val_names.keys())
   )
-  classes = reader.train_classes()
-  tally.add(report_lib.JUNK_IGNORED, len(classes.junk))
-  for wnid, count in reader.annotation_counts().items():
-    if wnid not in classes.names:
-      tally.add(report_lib.ANNOTATIONS_WITHOUT_IMAGE, count)
+  outside = sum(not selection.keeps_class(w) for w in val_labels.values())
+  if outside:
+    tally.add(report_lib.VAL_OUTSIDE_CLASSES, outside)
+  train_built = 'train images' in reader.sources()
+  if train_built:
+    classes = reader.train_classes()
+    selection_lib.check_listed_classes(selection, classes.names)
+    tally.add(report_lib.JUNK_IGNORED, len(classes.junk))
+    for wnid, count in reader.annotation_counts().items():
+      if wnid not in classes.names:
+        tally.add(report_lib.ANNOTATIONS_WITHOUT_IMAGE, count)
   class_names = dict(val_meta.class_names or {})
   missing_names = [w for w in metadata.wnids() if w not in class_names]
   if missing_names:
@@ -456,4 +487,6 @@ def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan
       blacklist=blacklist,
       val_annotations=val_parsed,
       class_names=class_names,
+      selection=selection,
+      train_built=train_built,
   )

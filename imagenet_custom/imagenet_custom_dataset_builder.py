@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import multiprocessing
 from collections.abc import Iterator
 from typing import Any
@@ -14,9 +15,12 @@ import tensorflow_datasets as tfds
 from imagenet_custom import checksums
 from imagenet_custom import determinism
 from imagenet_custom import generate
+from imagenet_custom import labels
 from imagenet_custom import memory
 from imagenet_custom import metadata
+from imagenet_custom import real_labels as real_labels_lib
 from imagenet_custom import report as report_lib
+from imagenet_custom import selection as selection_lib
 from imagenet_custom import splits
 from imagenet_custom import readers
 from imagenet_custom.readers import archives
@@ -37,6 +41,11 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       read and fail the build on a mismatch (plain builds only).
     layout: `auto`, `archives`, `kaggle` or `folders`.
     num_threads: threads for per-image work; 0 means one per core.
+    train_subset: keep only part of train: a fraction of each class (e.g.
+      0.01) or the path of a file list (one `nXXXXXXXX_N.JPEG` a line).
+    classes: path of a WNID list (one a line): only those classes are built.
+    relabel: with `classes`, labels index the sorted subset, not the 1,000.
+    real_labels: path of ReaL's `real.json`: adds a `real_label` feature.
   """
 
   validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
@@ -45,6 +54,10 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   verify_checksums: bool = False
   layout: str = 'auto'
   num_threads: int = 0
+  train_subset: float | str | None = None
+  classes: str | None = None
+  relabel: bool = False
+  real_labels: str | None = None
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -68,16 +81,30 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   _use_beam = False
   _plan: generate.Plan | None = None
   _report: report_lib.BuildReport | None = None
+  _real: tuple[tuple[int, ...], ...] | None = None
+
+  def _label_names(self) -> tuple[str, ...]:
+    """The `ClassLabel` names: all 1,000 WNIDs, or the relabelled subset."""
+    config = self.builder_config
+    if not (config.relabel and config.classes):
+      return metadata.wnids()
+    return selection_lib.make_selection(config.classes, True, None).label_names()
 
   def _info(self) -> tfds.core.DatasetInfo:
     """Returns the dataset's features and metadata."""
+    label_names = self._label_names()
+    features = {
+        'image': tfds.features.Image(encoding_format='jpeg'),
+        'label': tfds.features.ClassLabel(names=label_names),
+        'file_name': tfds.features.Text(),
+        'bboxes': tfds.features.Sequence(tfds.features.BBoxFeature()),
+    }
+    if self.builder_config.real_labels:
+      features[real_labels_lib.FEATURE] = tfds.features.Sequence(
+          tfds.features.ClassLabel(names=label_names)
+      )
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(encoding_format='jpeg'),
-            'label': tfds.features.ClassLabel(names=metadata.wnids()),
-            'file_name': tfds.features.Text(),
-            'bboxes': tfds.features.Sequence(tfds.features.BBoxFeature()),
-        }),
+        features=tfds.features.FeaturesDict(features),
         supervised_keys=('image', 'label'),
         homepage='https://image-net.org/',
         metadata=tfds.core.MetadataDict(),
@@ -109,6 +136,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         'validation_fraction': self.builder_config.validation_fraction,
         'split_seed': self.builder_config.split_seed,
     }
+    facts = labels.read_devkit_facts(self._plan.reader.root)
+    self.info.metadata['label_map'] = labels.to_records(
+        labels.label_map(facts.ilsvrc_ids, self._plan.class_names)
+    )
+    self.info.metadata['selection'] = self._plan.selection.to_metadata()
+    self.info.metadata['evaluation_only'] = not self._plan.train_built
+    if self.builder_config.real_labels:
+      self.info.metadata['real_labels'] = self.builder_config.real_labels
     logging.info('%s', self._report.format())
     print(self._report.format(), flush=True)
 
@@ -127,13 +162,33 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     logging.info('Reading the %r layout: %s', reader.layout, reader.sources())
     self._report = report_lib.BuildReport(layout=reader.layout)
     checksums.check_sizes(reader.archives())
+    selection = selection_lib.make_selection(
+        config.classes, config.relabel, config.train_subset
+    )
+    self._real = (
+        real_labels_lib.load_real_labels(config.real_labels)
+        if config.real_labels else None
+    )
     self._plan = generate.make_plan(
         reader,
         generate.Options(
             config.validation_fraction, config.split_seed, config.skip_bad_files
         ),
         self._report,
+        selection,
     )
+    if self._plan.train_built and not self._plan.train_wnids():
+      raise InputError(
+          f'{config.classes}: none of its classes has train images in'
+          f' {reader.root}. Check the class list against your download.'
+      )
+    if not self._plan.train_built:
+      note = (
+          f'evaluation-only build: no train images in {reader.root}, so train'
+          ' and validation were not built; test and test_blacklisted were.'
+      )
+      logging.warning('%s', note)
+      self._report.notes.append(note)
     return {
         split: self._generate_examples(self._plan, split)
         for split in self._nonempty_splits(self._plan)
@@ -141,8 +196,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _nonempty_splits(self, plan: generate.Plan) -> list[str]:
     """The splits that will hold examples (TFDS cannot write an empty one)."""
-    nonempty = ['train']
-    if self.builder_config.validation_fraction > 0:
+    nonempty = []
+    if plan.train_built:
+      nonempty.append('train')
+    if plan.train_built and self.builder_config.validation_fraction > 0:
       nonempty.append('validation')
     for split in report_lib.VAL_SPLITS:
       if plan.val_split_names(split):
@@ -153,11 +210,20 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, plan: generate.Plan, split: str) -> Any:
     """Yields `(file name, example)`, or a Beam transform when building with Beam."""
+    add_real = functools.partial(
+        _with_real_label, self._real, plan.selection.label_names()
+    )
     if self._use_beam:
+      import apache_beam as beam  # pylint: disable=g-import-not-at-top
       from imagenet_custom import beam_generate  # pylint: disable=g-import-not-at-top
 
-      return beam_generate.split_transform(plan, split)
-    return self._plain_examples(plan, split)
+      transform = beam_generate.split_transform(plan, split)
+      if self._real is not None:
+        transform = transform | f'ReaL labels {split}' >> beam.Map(add_real)
+      return transform
+    if self._real is None:
+      return self._plain_examples(plan, split)
+    return map(add_real, self._plain_examples(plan, split))
 
   def _plain_examples(
       self, plan: generate.Plan, split: str
@@ -166,7 +232,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     assert self._report is not None
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
       if split in report_lib.TRAIN_SPLITS:
-        for wnid in plan.reader.train_classes().names:
+        for wnid in plan.train_wnids():
           yield from generate.class_examples(plan, wnid, split, self._report, pool)
       else:
         names = plan.val_split_names(split)
@@ -182,3 +248,17 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     assert self._report is not None
     beam_generate.add_metrics(pipeline_result, self._report)
+
+
+def _with_real_label(
+    real: tuple[tuple[int, ...], ...],
+    label_names: tuple[str, ...],
+    keyed: tuple[str, generate.Example],
+) -> tuple[str, generate.Example]:
+  """Adds `real_label` to an example (empty for train images)."""
+  key, example = keyed
+  example = dict(example)
+  example[real_labels_lib.FEATURE] = real_labels_lib.real_label_wnids(
+      real, example['file_name'], label_names
+  )
+  return key, example

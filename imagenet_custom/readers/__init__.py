@@ -46,14 +46,17 @@ def _detect(root: epath.Path) -> list[str]:
     found.append('archives')
   if (root / kaggle.DATA_DIR).exists():
     found.append('kaggle')
-  if (root / 'train').is_dir():
+  if (root / 'train').is_dir() or (root / 'val').is_dir():
     found.append('folders')
   return found
 
 
 def _check_complete(reader: Reader) -> None:
+  """Val images are required; without train images the build is evaluation-only."""
   roles = reader.sources()
-  missing = [r for r in ('train images', 'val images') if r not in roles]
+  missing = [r for r in ('val images',) if r not in roles]
+  if 'train images' not in roles and missing:
+    missing.insert(0, 'train images')
   if missing:
     raise InputError(
         f'{reader.root} looks like the {reader.layout!r} layout but has no'
