@@ -89,14 +89,15 @@ def test_subset_count(num_images, fraction, available, expected):
 def test_file_list_takes_listed_images_out_of_validation():
   names = [f'n01440764_{i}.JPEG' for i in range(10)]
   full_split = selection.split_class('n01440764', names, 0.2, 's', selection.Selection(), 'o')
-  in_validation = sorted(full_split.validation)[0]
-  listed = frozenset({in_validation, 'n01440764_9.JPEG'} - full_split.validation | {in_validation})
+  # One listed image the full build holds out for validation, one it trains on.
+  listed = frozenset({min(full_split.validation), min(full_split.train)})
   chosen = selection.split_class(
       'n01440764', names, 0.2, 's',
       selection.Selection(train_list={'n01440764': listed}, train_list_origin='l.txt'), 'o',
   )
   assert chosen.train == listed
   assert chosen.validation == full_split.validation - listed
+  assert len(chosen.validation) == len(full_split.validation) - 1 == 1
   assert chosen.left_out == frozenset(names) - listed - chosen.validation
 
 
@@ -360,3 +361,50 @@ def test_label_map_is_stored(layout, built, manifest):
   }
   assert all(row['ilsvrc2012_id'] == manifest['ilsvrc_ids'][row['wnid']] for row in table)
   assert [row['name'] for row in table] == built[layout].info.metadata['class_names']
+
+
+# --- Beam and the tfds CLI ---------------------------------------------------
+
+
+def _with_real(builder) -> dict[str, tuple]:
+  found = {}
+  for split in builder.info.splits:
+    dataset = builder.as_dataset(split=split, decoders={'image': tfds.decode.SkipDecoding()})
+    for ex in tfds.as_numpy(dataset):
+      found[ex['file_name'].decode()] = (
+          split, int(ex['label']), ex['image'], [int(i) for i in ex['real_label']]
+      )
+  return found
+
+
+def test_beam_build_of_a_variant_matches_the_plain_build(inputs, tmp_path):
+  config = dict(
+      classes=str(inputs['classes']), relabel=True, train_subset=0.5,
+      real_labels=str(inputs['real_json']),
+  )
+  plain = _with_real(build(DUMMY / 'archives', tmp_path / 'plain', **config))
+  beam_builder = build(DUMMY / 'archives', tmp_path / 'beam', beam=True, **config)
+  assert _with_real(beam_builder) == plain
+  # round(0.5 n), n = 10, 8, 3, after validation's 2, 2, 1.
+  assert collections.Counter(v[0] for v in plain.values()) == {
+      'train': 5 + 4 + 2, 'validation': 5, 'test': 10, 'test_blacklisted': 3,
+  }
+  assert beam_builder.info.metadata['build_report']['balanced'] is True
+
+
+def test_tfds_cli_takes_the_variant_fields_as_json(inputs, tmp_path):
+  import os, subprocess, sys  # pylint: disable=g-import-not-at-top,multiple-imports
+  from conftest import REPO  # pylint: disable=g-import-not-at-top
+
+  env = dict(os.environ, PYTHONPATH=str(REPO))
+  config = json.dumps({
+      'name': 'pct10', 'train_subset': 0.1, 'real_labels': str(inputs['real_json']),
+  })
+  result = subprocess.run(
+      [str(pathlib.Path(sys.executable).parent / 'tfds'), 'build', 'imagenet_custom',
+       f'--manual_dir={DUMMY / "kaggle"}', f'--data_dir={tmp_path}', f'--config={config}'],
+      cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'written: train 6, validation 9, test 21, test_blacklisted 3' in result.stdout
+  assert 'not in train_subset 26' in result.stdout
