@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 import dataclasses
+import functools
 import math
 import re
 
@@ -58,7 +59,7 @@ class Selection:
     """Whether a class is built."""
     return self.classes is None or wnid in self._class_set
 
-  @property
+  @functools.cached_property
   def _class_set(self) -> frozenset[str]:
     return frozenset(self.classes or ())
 
