@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import json
 import pathlib
+import shutil
 
 import pytest
 import tensorflow_datasets as tfds
@@ -329,6 +330,34 @@ def test_evaluation_only_build(layout, inputs, built):
       built[layout], ('test', 'test_blacklisted')
   )
   assert len(_shards(builder, ('test', 'test_blacklisted'))) >= 2
+
+
+@pytest.mark.parametrize(
+    'layout, files, expected',
+    [
+        # The official val tar and the devkit: labels and blacklist, no boxes.
+        ('archives', ('ILSVRC2012_img_val.tar', 'ILSVRC2012_devkit_t12.tar.gz'),
+         {'test': 21, 'test_blacklisted': 3}),
+        # Kaggle's val tree and CSV only: no devkit, so no blacklist.
+        ('kaggle', ('ILSVRC/Data/CLS-LOC/val', 'LOC_val_solution.csv'), {'test': 24}),
+        # A val folder and the devkit.
+        ('folders', ('val', 'ILSVRC2012_devkit_t12.tar.gz'), {'test': 21, 'test_blacklisted': 3}),
+    ],
+)
+def test_evaluation_only_from_the_least_input(layout, files, expected, full, tmp_path):
+  manual = tmp_path / 'manual'
+  for relative in files:
+    source, target = DUMMY / layout / relative, manual / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+      shutil.copytree(source, target)
+    else:
+      shutil.copy2(source, target)
+  stored = read_all(build(manual, tmp_path / 'out'))
+  assert _splits(stored) == expected
+  for name, example in stored.items():
+    assert example.label == full[name].label, name
+    assert example.bboxes.shape == (0, 4)
 
 
 def test_evaluation_only_without_val_labels_fails(tmp_path):
