@@ -2,6 +2,7 @@
 
 Usage:
   python -m imagenet_custom.labels [--manual_dir=DIR] [--format=csv|json]
+  python -m imagenet_custom.labels --data_dir=OUT   # the table a build stored
 
 For each of the 1,000 classes, in label order:
   index          the sorted-WNID index 0..999 (this dataset's `label`, TFDS
@@ -177,6 +178,25 @@ def format_rows(rows: list[LabelRow], output_format: str) -> str:
   return out.getvalue()
 
 
+def stored_label_map(data_dir: str) -> list[LabelRow]:
+  """The table stored in a built dataset's `info.metadata['label_map']`.
+
+  Args:
+    data_dir: the TFDS data dir holding an `imagenet_custom` build.
+
+  Returns:
+    Its rows.
+  """
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  # Slow.
+  from imagenet_custom import summary  # pylint: disable=g-import-not-at-top
+
+  dataset_dir = summary.find_dataset_dir(data_dir)
+  stored = tfds.builder_from_directory(dataset_dir).info.metadata.get('label_map')
+  if stored is None:
+    raise SystemExit(f'{dataset_dir} was built without a label map; rebuild it.')
+  return [LabelRow(**row) for row in stored]
+
+
 def main(argv: list[str] | None = None) -> None:
   """Prints the label map."""
   parser = argparse.ArgumentParser(
@@ -185,8 +205,14 @@ def main(argv: list[str] | None = None) -> None:
   parser.add_argument(
       '--manual_dir', help='the ImageNet download whose devkit gives IDs and names'
   )
+  parser.add_argument(
+      '--data_dir', help='print the table stored in this built dataset instead'
+  )
   parser.add_argument('--format', choices=('csv', 'json'), default='csv')
   args = parser.parse_args(argv)
+  if args.data_dir:
+    print(format_rows(stored_label_map(args.data_dir), args.format), end='')
+    return
   facts = DevkitFacts({}, {}, ())
   if args.manual_dir:
     if not epath.Path(args.manual_dir).exists():

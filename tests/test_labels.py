@@ -123,3 +123,12 @@ def test_cli_missing_manual_dir(tmp_path):
   result = _run_cli(f'--manual_dir={tmp_path / "nope"}')
   assert result.returncode != 0
   assert 'does not exist' in result.stderr
+
+
+def test_cli_prints_the_table_a_build_stored(built, manifest, capsys):
+  data_dir = built['archives'].data_path.parents[2]
+  labels.main([f'--data_dir={data_dir}'])
+  table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+  assert len(table) == 1000
+  assert table[0]['ilsvrc2012_id'] == str(manifest['ilsvrc_ids']['n01440764'])
+  assert table[0]['name'] == 'tench'
