@@ -2,7 +2,9 @@
 
 Rules (the same on every machine, run and layout):
 
-* `classes` (a WNID list file): only these classes are built, in every split.
+* `classes` (a WNID list file, or the name of a list shipped in
+  `class_lists/`, e.g. `imagenet100_cmc`): only these classes are built, in
+  every split.
   Labels stay the 1,000-way sorted-WNID index unless `relabel` is set; then
   they are the index in the sorted subset.
 * `train_subset` as a fraction f: within each class of n images, ranked by the
@@ -32,6 +34,8 @@ from imagenet_custom import metadata
 from imagenet_custom import splits
 from imagenet_custom.errors import InputError
 
+# Class lists shipped with the package, usable by name (`classes`).
+SHIPPED_CLASS_LISTS = 'class_lists'
 _TRAIN_NAME_RE = re.compile(r'^(n\d{8})_\d+\.JPEG$')
 # How many missing or bad names an error lists.
 _MAX_LISTED = 10
@@ -169,6 +173,36 @@ def parse_train_list(text: str, source: str) -> dict[str, frozenset[str]]:
   return {wnid: frozenset(names) for wnid, names in sorted(by_class.items())}
 
 
+def shipped_class_lists() -> dict[str, epath.Path]:
+  """The class lists shipped in `class_lists/`, by name (file stem)."""
+  directory = epath.Path(__file__).parent / SHIPPED_CLASS_LISTS
+  return {path.stem: path for path in sorted(directory.glob('*.txt'))}
+
+
+def class_list_path(classes: str) -> epath.Path:
+  """The file a `classes` value names: a path, or a shipped list's name.
+
+  Args:
+    classes: the config value.
+
+  Returns:
+    The path.
+
+  Raises:
+    InputError: neither a file nor a shipped list.
+  """
+  path = epath.Path(classes)
+  if path.exists():
+    return path
+  shipped = shipped_class_lists()
+  if classes in shipped:
+    return shipped[classes]
+  raise InputError(
+      f'classes: {path} does not exist. Give the path of a file listing one'
+      f' WNID a line, or the name of a shipped list ({", ".join(shipped)}).'
+  )
+
+
 def make_selection(
     classes: str | None,
     relabel: bool,
@@ -177,7 +211,7 @@ def make_selection(
   """Reads the config's `classes`, `relabel` and `train_subset`.
 
   Args:
-    classes: path of a WNID list, or None for all classes.
+    classes: path of a WNID list or name of a shipped one; None for all.
     relabel: index labels within `classes`.
     train_subset: a fraction in (0, 1], a path of a file list, or None.
 
@@ -189,12 +223,7 @@ def make_selection(
   """
   wnids = None
   if classes:
-    path = epath.Path(classes)
-    if not path.exists():
-      raise InputError(
-          f'classes: {path} does not exist. Give the path of a file listing'
-          ' one WNID a line, e.g. imagenet_custom/class_lists/imagenet100_cmc.txt.'
-      )
+    path = class_list_path(classes)
     wnids = parse_class_list(path.read_text(), str(path))
   elif relabel:
     raise InputError(

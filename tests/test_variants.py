@@ -167,7 +167,13 @@ def test_shipped_imagenet100_list():
   path = pathlib.Path(selection.__file__).parent / 'class_lists' / 'imagenet100_cmc.txt'
   wnids = selection.parse_class_list(path.read_text(), str(path))
   assert len(wnids) == 100
-  assert wnids[0] == 'n01558993' and 'n02869837' in wnids
+  # The source file's first and last lines (github.com/HobbitLong/CMC imagenet100.txt).
+  lines = [l for l in path.read_text().splitlines() if not l.startswith('#')]
+  assert (lines[0], lines[-1]) == ('n02869837', 'n02090622')
+  by_name = selection.make_selection('imagenet100_cmc', True, None)
+  assert by_name.classes == wnids and by_name.label_names() == wnids
+  with pytest.raises(InputError, match=r'or the name of a shipped list \(imagenet100_cmc\)'):
+    selection.make_selection('imagenet100', False, None)
 
 
 # --- ReaL ------------------------------------------------------------------
