@@ -443,3 +443,15 @@ def test_tfds_cli_takes_the_variant_fields_as_json(inputs, tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'written: train 6, validation 9, test 21, test_blacklisted 3' in result.stdout
   assert 'not in train_subset 26' in result.stdout
+
+
+def test_beam_evaluation_only_build(inputs, full, tmp_path):
+  builder = build(inputs['eval_only_kaggle'], tmp_path, beam=True)
+  stored = read_all(builder)
+  assert _splits(stored) == {'test': 21, 'test_blacklisted': 3}
+  for name, example in stored.items():
+    assert (example.split, example.label, example.image) == (
+        full[name].split, full[name].label, full[name].image
+    ), name
+  assert builder.info.metadata['evaluation_only'] is True
+  assert builder.info.metadata['build_report']['balanced'] is True
