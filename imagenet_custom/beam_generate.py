@@ -17,6 +17,7 @@ from apache_beam.metrics.metric import MetricsFilter
 
 from imagenet_custom import generate
 from imagenet_custom import report as report_lib
+from imagenet_custom import splits
 
 NAMESPACE = 'imagenet_custom'
 _SKIPPED = 'skipped_files'
@@ -57,7 +58,7 @@ def split_transform(plan: generate.Plan, split: str) -> beam.PTransform:
   Returns:
     A PTransform from the pipeline root to keyed examples.
   """
-  if split in report_lib.TRAIN_SPLITS:
+  if split in splits.TRAIN_SPLITS:
     items: list[Any] = plan.train_wnids()
     work = _class_examples
   else:

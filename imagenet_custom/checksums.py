@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.resources
+import threading
 from typing import NamedTuple
 
 from absl import logging
@@ -84,3 +86,47 @@ def verify(digests: dict[str, str]) -> None:
           ' download it again. No dataset was written.'
       )
     logging.info('%s: SHA-256 verified (%s).', name, digest)
+
+
+class BackgroundHash:
+  """SHA-256 of some files, computed by a thread while the build runs.
+
+  The build's workers read archives out of order, in several processes; the
+  hash is computed here instead, in one sequential pass per archive (hashlib
+  releases the GIL, so the thread costs the writer little).
+  """
+
+  def __init__(self, paths: dict[str, epath.Path], chunk: int = 8 << 20):
+    """Starts hashing.
+
+    Args:
+      paths: the files by name.
+      chunk: bytes read at a time.
+    """
+    self._digests: dict[str, str] = {}
+    self._error: BaseException | None = None
+    self._thread = threading.Thread(
+        target=self._run, args=(dict(paths), chunk), daemon=True,
+        name='imagenet_custom-sha256',
+    )
+    self._thread.start()
+
+  def _run(self, paths: dict[str, epath.Path], chunk: int) -> None:
+    try:
+      for name, path in sorted(paths.items()):
+        digest = hashlib.sha256()
+        with path.open('rb') as f:
+          while block := f.read(chunk):
+            digest.update(block)
+        self._digests[name] = digest.hexdigest()
+    except BaseException as e:  # pylint: disable=broad-except
+      self._error = e
+
+  def digests(self) -> dict[str, str]:
+    """Waits for the hashes and returns them by file name."""
+    self._thread.join()
+    if self._error is not None:
+      raise InputError(
+          f'Cannot read an archive to verify its checksum: {self._error}'
+      ) from self._error
+    return dict(self._digests)

@@ -26,3 +26,7 @@ class BadFileError(InputError):
         ' original download, or build with config `skip_bad_files=True` to'
         ' skip it (it is then listed in the build report).'
     )
+
+  def __reduce__(self):
+    # Sent back from build worker processes: rebuilt from its two parts.
+    return (type(self), (self.origin, self.problem))

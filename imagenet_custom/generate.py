@@ -1,6 +1,12 @@
-"""From a reader to examples: labels, splits, boxes and image checks.
+"""From a reader to examples: the build plan, split selection, boxes, image checks.
 
-Knows nothing of TFDS beyond the shape of an example (a dict of plain values).
+The rules it applies live in their own modules: val labels in `val_labels.py`,
+the split rule in `splits.py`, box normalisation in `annotations.py`, image
+checks in `images.py`.
+
+Knows nothing of TFDS beyond the shape of an example (a dict of plain values),
+and never imports TensorFlow or TFDS: worker processes unpickle its `Options`
+and `Plan`.
 The same functions run in the plain build (with a thread pool for per-image
 work) and in Beam workers (one class or val chunk per work item).
 """
@@ -20,26 +26,28 @@ import numpy as np
 from imagenet_custom import annotations
 from imagenet_custom import images
 from imagenet_custom import metadata
+from imagenet_custom import real_labels as real_labels_lib
 from imagenet_custom import report as report_lib
 from imagenet_custom import selection as selection_lib
 from imagenet_custom import splits
+from imagenet_custom import val_labels as val_labels_lib
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers.base import ImageSource
-from imagenet_custom.readers.base import LabelSource
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
 
 Example = dict[str, Any]
 _In = TypeVar('_In')
 _Out = TypeVar('_Out')
-# How many disagreeing or unlabelled val images an error message lists.
-_MAX_LISTED = 10
 
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-  """How examples are made (from the builder config).
+  """How examples are made: the builder config's fields that generation uses.
+
+  Plain and picklable (no TFDS): worker processes receive it. The defaults
+  here are the builder config's defaults.
 
   Attributes:
     validation_fraction: share of each class's train images for validation.
@@ -51,6 +59,21 @@ class Options:
   validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
   split_seed: str = splits.DEFAULT_SPLIT_SEED
   skip_bad_files: bool = False
+
+  @classmethod
+  def from_config(cls, config: Any) -> Options:
+    """The options of a builder config (any object with these fields).
+
+    Args:
+      config: e.g. an `ImagenetCustomConfig`.
+
+    Returns:
+      The options, each field copied by name.
+    """
+    return cls(**{
+        field.name: getattr(config, field.name)
+        for field in dataclasses.fields(cls)
+    })
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +90,8 @@ class Plan:
     class_names: human-readable name of each of the 1,000 WNIDs.
     selection: the classes and train images kept (default: all).
     train_built: False in an evaluation-only build (no train images).
+    real_labels: the parsed `real.json` (labels of val number n at n - 1), or
+      None when the build has no `real_label` feature.
   """
 
   reader: Reader
@@ -78,14 +103,33 @@ class Plan:
   class_names: dict[str, str]
   selection: selection_lib.Selection = selection_lib.Selection()
   train_built: bool = True
+  real_labels: tuple[tuple[int, ...], ...] | None = None
+
+  def extra_fields(self, file_name: str) -> Example:
+    """The config-dependent features of one example (e.g. `real_label`).
+
+    Args:
+      file_name: the example's file name.
+
+    Returns:
+      Feature name to value; empty for the default features only.
+    """
+    if self.real_labels is None:
+      return {}
+    return {
+        real_labels_lib.FEATURE: real_labels_lib.real_label_wnids(
+            self.real_labels, file_name, self.selection.label_names()
+        )
+    }
 
   def val_split_names(self, split: str) -> list[str]:
-    """The val file names that go to `test` or `test_blacklisted`."""
-    blacklisted = split == 'test_blacklisted'
+    """The val file names that go to `split` (`test` or `test_blacklisted`)."""
+    if split not in splits.VAL_SPLITS:
+      raise ValueError(f'{split!r} is not a split of val images ({splits.VAL_SPLITS})')
     return [
         name
         for number, name in sorted(self.val_names.items())
-        if (number in self.blacklist) == blacklisted
+        if splits.val_split_of(number, self.blacklist) == split
         and self.selection.keeps_class(self.val_labels[number])
     ]
 
@@ -165,6 +209,7 @@ def make_example(
     annotation: annotations.Annotation | RawFile | None,
     skip_bad_files: bool,
     skipped_key: str,
+    extra: Example | None = None,
 ) -> Outcome:
   """Checks one image and builds its example. Thread-safe, pure.
 
@@ -174,6 +219,7 @@ def make_example(
     annotation: its box annotation, parsed or as XML bytes, if any.
     skip_bad_files: return a skip instead of raising on unreadable files.
     skipped_key: the report counter for a skipped image of this split.
+    extra: features added to the example as they are (`Plan.extra_fields`).
 
   Returns:
     The example and the counters it adds to the report.
@@ -208,6 +254,7 @@ def make_example(
       'label': wnid,
       'file_name': source.name,
       'bboxes': boxes,
+      **(extra or {}),
   }
   return Outcome(source.name, example, counts, skipped)
 
@@ -221,10 +268,6 @@ def tally_outcome(outcome: Outcome, split: str, tally: report_lib.Tally) -> None
     tally.skip(*outcome.skipped)
   if outcome.example is not None:
     tally.add(report_lib.WRITTEN_PREFIX + split)
-
-
-def _stem(file_name: str) -> str:
-  return file_name.rsplit('.', 1)[0]
 
 
 def class_examples(
@@ -272,12 +315,12 @@ def class_examples(
       tally.add(report_lib.TRAIN_NOT_IN_SUBSET, len(divided.left_out))
     tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} train', len(listing.names))
     tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
-    stems = {_stem(name) for name in listing.names}
+    stems = {metadata.file_stem(name) for name in listing.names}
     tally.add(
         report_lib.ANNOTATIONS_WITHOUT_IMAGE,
         len(class_annotations.keys() - stems),
     )
-  work = functools.partial(_class_image_example, wnid, class_annotations, plan.options.skip_bad_files)
+  work = functools.partial(_class_image_example, plan, wnid, class_annotations)
   for outcome in ordered_map(work, reader.read_train_class(wnid, wanted), pool, window):
     tally_outcome(outcome, split, tally)
     if outcome.example is not None:
@@ -285,17 +328,18 @@ def class_examples(
 
 
 def _class_image_example(
+    plan: Plan,
     wnid: str,
     class_annotations: dict[str, RawFile],
-    skip_bad_files: bool,
     source: ImageSource,
 ) -> Outcome:
   return make_example(
       source,
       wnid,
-      class_annotations.get(_stem(source.name)),
-      skip_bad_files,
+      class_annotations.get(metadata.file_stem(source.name)),
+      plan.options.skip_bad_files,
       report_lib.TRAIN_SKIPPED,
+      plan.extra_fields(source.name),
   )
 
 
@@ -336,82 +380,8 @@ def _val_image_example(plan: Plan, source: ImageSource) -> Outcome:
       plan.val_annotations.get(number),
       plan.options.skip_bad_files,
       report_lib.VAL_SKIPPED,
+      plan.extra_fields(source.name),
   )
-
-
-def _parse_val_annotations(
-    reader: Reader, skip_bad_files: bool, tally: report_lib.Tally
-) -> dict[int, annotations.Annotation]:
-  parsed = {}
-  for number, raw in reader.val_annotations().items():
-    try:
-      parsed[number] = annotations.parse_annotation(raw.data, raw.origin)
-    except BadFileError as e:
-      if not skip_bad_files:
-        raise
-      tally.add(report_lib.ANNOTATIONS_SKIPPED)
-      tally.skip(e.origin, e.problem)
-  return parsed
-
-
-def _xml_label_source(
-    parsed: dict[int, annotations.Annotation],
-) -> LabelSource:
-  """Val labels from the val annotations' `<name>`s that are WNIDs."""
-  labels = {}
-  for number, annotation in parsed.items():
-    names = {n for n in annotations.annotation_label(annotation) if metadata.is_wnid(n)}
-    if len(names) == 1:
-      labels[number] = names.pop()
-  return LabelSource('val box annotations (<name>)', labels)
-
-
-def resolve_val_labels(
-    numbers: Iterable[int], sources: Iterable[LabelSource]
-) -> dict[int, str]:
-  """The label of each val image, checked across every source.
-
-  Args:
-    numbers: the val image numbers found.
-    sources: every label source; each may cover only some images.
-
-  Returns:
-    WNID by val number.
-
-  Raises:
-    InputError: an image has no label, or sources disagree on one.
-  """
-  sources = list(sources)
-  labels, unlabelled, disagreements = {}, [], []
-  for number in sorted(numbers):
-    found = {s.name: s.labels[number] for s in sources if number in s.labels}
-    if not found:
-      unlabelled.append(number)
-    elif len(set(found.values())) > 1:
-      disagreements.append(
-          f'ILSVRC2012_val_{number:08d}: '
-          + ', '.join(f'{wnid} in {name}' for name, wnid in found.items())
-      )
-    else:
-      labels[number] = next(iter(found.values()))
-  if disagreements:
-    raise InputError(
-        f'Val label sources disagree on {len(disagreements)} images:\n  '
-        + '\n  '.join(disagreements[:_MAX_LISTED])
-        + '\nOne of these files is wrong or from another ImageNet release;'
-        ' remove it from the manual dir or replace it with the original.'
-    )
-  if unlabelled:
-    listed = ', '.join(f'ILSVRC2012_val_{n:08d}' for n in unlabelled[:_MAX_LISTED])
-    raise InputError(
-        f'{len(unlabelled)} val images have no label in any source'
-        f' ({", ".join(s.name for s in sources) or "no label source found"}):'
-        f' {listed}. Provide the devkit ground truth or LOC_val_solution.csv'
-        ' covering all val images.'
-    )
-  for wnid in set(labels.values()):
-    metadata.check_known_wnid(wnid, 'val labels')
-  return labels
 
 
 def make_plan(
@@ -419,6 +389,7 @@ def make_plan(
     options: Options,
     tally: report_lib.Tally,
     selection: selection_lib.Selection = selection_lib.Selection(),
+    real_labels: tuple[tuple[int, ...], ...] | None = None,
 ) -> Plan:
   """Reads val metadata and checks it before any image is read.
 
@@ -427,6 +398,7 @@ def make_plan(
     options: the builder config's options.
     tally: where driver-side counts go (val images listed, junk, orphans).
     selection: the classes and train images kept.
+    real_labels: the parsed `real.json`, or None for no `real_label` feature.
 
   Returns:
     The plan every split's generation uses.
@@ -435,7 +407,9 @@ def make_plan(
     InputError: val images misnamed or unlabelled, label sources disagree.
   """
   val_meta = reader.val_metadata()
-  val_parsed = _parse_val_annotations(reader, options.skip_bad_files, tally)
+  val_parsed = val_labels_lib.parse_val_annotations(
+      reader, options.skip_bad_files, tally
+  )
   listing = reader.list_val()
   val_names = {}
   for name in listing.names:
@@ -449,8 +423,8 @@ def make_plan(
     val_names[number] = name
   sources = list(val_meta.label_sources)
   if val_parsed:
-    sources.append(_xml_label_source(val_parsed))
-  val_labels = resolve_val_labels(val_names, sources)
+    sources.append(val_labels_lib.xml_label_source(val_parsed))
+  val_labels = val_labels_lib.resolve_val_labels(val_names, sources)
   blacklist = frozenset(val_meta.blacklist or ()) & val_names.keys()
   tally.add(report_lib.VAL_READ, len(val_names))
   tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} val', len(val_names))
@@ -489,4 +463,5 @@ def make_plan(
       class_names=class_names,
       selection=selection,
       train_built=train_built,
+      real_labels=real_labels,
   )

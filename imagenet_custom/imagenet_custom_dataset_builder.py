@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import concurrent.futures
+import contextlib
 import dataclasses
-import functools
-import multiprocessing
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,18 +11,22 @@ from absl import logging
 import tensorflow_datasets as tfds
 
 from imagenet_custom import checksums
-from imagenet_custom import determinism
 from imagenet_custom import generate
 from imagenet_custom import labels
-from imagenet_custom import memory
 from imagenet_custom import metadata
+from imagenet_custom import parallel_build
+from imagenet_custom import progress as progress_lib
 from imagenet_custom import real_labels as real_labels_lib
 from imagenet_custom import report as report_lib
 from imagenet_custom import selection as selection_lib
 from imagenet_custom import splits
 from imagenet_custom import readers
-from imagenet_custom.readers import archives
+from imagenet_custom import tfds_patches
+from imagenet_custom import workers
 from imagenet_custom.errors import InputError
+
+# The config's defaults are generation's (`generate.Options`).
+_DEFAULTS = generate.Options()
 
 @dataclasses.dataclass(eq=False)
 class ImagenetCustomConfig(tfds.core.BuilderConfig):
@@ -37,22 +39,29 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       split of the same size.
     skip_bad_files: skip unreadable images and annotations (each is listed in
       the build report) instead of stopping the build.
-    verify_checksums: compute the official archives' SHA-256 while they are
-      read and fail the build on a mismatch (plain builds only).
-    layout: `auto`, `archives`, `kaggle` or `folders`.
-    num_threads: threads for per-image work; 0 means one per core.
+    verify_checksums: compute the official archives' SHA-256 during the
+      build (one extra sequential read of each, in a background thread) and
+      fail the build on a mismatch (plain builds only).
+    layout: `auto`, or a layout name from `readers.LAYOUTS` (`archives`,
+      `kaggle`, `folders`, ...).
+    num_workers: worker processes for per-image work (reading, checking,
+      re-encoding, boxes, serialising); 0 means one per core.
+    num_threads: threads in each worker, so that disk reads overlap the
+      work; 0 means 2.
     train_subset: keep only part of train: a fraction of each class (e.g.
       0.01) or the path of a file list (one `nXXXXXXXX_N.JPEG` a line).
-    classes: path of a WNID list (one a line): only those classes are built.
+    classes: path of a WNID list (one a line), or the name of a shipped list
+      (e.g. `imagenet100_cmc`): only those classes are built.
     relabel: with `classes`, labels index the sorted subset, not the 1,000.
     real_labels: path of ReaL's `real.json`: adds a `real_label` feature.
   """
 
-  validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
-  split_seed: str = splits.DEFAULT_SPLIT_SEED
-  skip_bad_files: bool = False
+  validation_fraction: float = _DEFAULTS.validation_fraction
+  split_seed: str = _DEFAULTS.split_seed
+  skip_bad_files: bool = _DEFAULTS.skip_bad_files
   verify_checksums: bool = False
   layout: str = 'auto'
+  num_workers: int = 0
   num_threads: int = 0
   train_subset: float | str | None = None
   classes: str | None = None
@@ -81,7 +90,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   _use_beam = False
   _plan: generate.Plan | None = None
   _report: report_lib.BuildReport | None = None
-  _real: tuple[tuple[int, ...], ...] | None = None
+  _pool: workers.WorkerPool | None = None
+  _progress: progress_lib.Progress | None = None
+  _hashes: checksums.BackgroundHash | None = None
 
   def _label_names(self) -> tuple[str, ...]:
     """The `ClassLabel` names: all 1,000 WNIDs, or the relabelled subset."""
@@ -116,12 +127,18 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         download_config.beam_runner is not None
         or download_config.beam_options is not None
     )
-    with (
-        determinism.deterministic_serialization(),
-        memory.bounded_shuffle_buffer(),
-    ):
+    tfds_patches.check_compatible()
+    with contextlib.ExitStack() as stack:
+      stack.enter_context(tfds_patches.deterministic_serialization())
+      stack.enter_context(tfds_patches.bounded_shuffle_buffer())
+      stack.enter_context(tfds_patches.serialized_passthrough())
+      stack.callback(self._close_pool)
       super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
+    if self._progress is not None:
+      self._progress.finish()
+    if self._hashes is not None:
+      checksums.verify(self._hashes.digests())
     problems = self._report.imbalances()
     if problems and download_config.max_examples_per_split is None:
       raise InputError(
@@ -156,26 +173,22 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           ' worker reads part of an archive). Check the archives with'
           ' `sha256sum` against checksums.tsv, or build without Beam.'
       )
-    reader = readers.find_reader(
-        dl_manager.manual_dir, config.layout, config.verify_checksums
-    )
+    reader = readers.find_reader(dl_manager.manual_dir, config.layout)
     logging.info('Reading the %r layout: %s', reader.layout, reader.sources())
     self._report = report_lib.BuildReport(layout=reader.layout)
     checksums.check_sizes(reader.archives())
+    if config.verify_checksums:
+      self._hashes = checksums.BackgroundHash(reader.archives())
     selection = selection_lib.make_selection(
         config.classes, config.relabel, config.train_subset
     )
-    self._real = (
+    real = (
         real_labels_lib.load_real_labels(config.real_labels)
         if config.real_labels else None
     )
     self._plan = generate.make_plan(
-        reader,
-        generate.Options(
-            config.validation_fraction, config.split_seed, config.skip_bad_files
-        ),
-        self._report,
-        selection,
+        reader, generate.Options.from_config(config), self._report, selection,
+        real,
     )
     if self._plan.train_built and not self._plan.train_wnids():
       raise InputError(
@@ -189,10 +202,32 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       )
       logging.warning('%s', note)
       self._report.notes.append(note)
+    if not self._use_beam:
+      self._start_pool(self._plan)
     return {
         split: self._generate_examples(self._plan, split)
         for split in self._nonempty_splits(self._plan)
     }
+
+  def _start_pool(self, plan: generate.Plan) -> None:
+    """Starts the worker processes and counts the images for the progress line."""
+    config = self.builder_config
+    self._pool = workers.WorkerPool(
+        config.num_workers,
+        parallel_build.WorkerState(
+            plan,
+            tfds_patches.field_specs(self.info.features),
+            config.num_threads or 2,
+        ),
+    )
+    totals = parallel_build.count_images(self._pool, plan)
+    logging.info('Images per split: %s', totals)
+    self._progress = progress_lib.Progress(sum(totals.values()))
+
+  def _close_pool(self) -> None:
+    if self._pool is not None:
+      self._pool.close()
+      self._pool = None
 
   def _nonempty_splits(self, plan: generate.Plan) -> list[str]:
     """The splits that will hold examples (TFDS cannot write an empty one)."""
@@ -201,7 +236,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       nonempty.append('train')
     if plan.train_built and self.builder_config.validation_fraction > 0:
       nonempty.append('validation')
-    for split in report_lib.VAL_SPLITS:
+    for split in splits.VAL_SPLITS:
       if plan.val_split_names(split):
         nonempty.append(split)
       else:
@@ -210,37 +245,21 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, plan: generate.Plan, split: str) -> Any:
     """Yields `(file name, example)`, or a Beam transform when building with Beam."""
-    add_real = functools.partial(
-        _with_real_label, self._real, plan.selection.label_names()
-    )
     if self._use_beam:
-      import apache_beam as beam  # pylint: disable=g-import-not-at-top
       from imagenet_custom import beam_generate  # pylint: disable=g-import-not-at-top
 
-      transform = beam_generate.split_transform(plan, split)
-      if self._real is not None:
-        transform = transform | f'ReaL labels {split}' >> beam.Map(add_real)
-      return transform
-    if self._real is None:
-      return self._plain_examples(plan, split)
-    return map(add_real, self._plain_examples(plan, split))
+      return beam_generate.split_transform(plan, split)
+    return self._plain_examples(plan, split)
 
   def _plain_examples(
       self, plan: generate.Plan, split: str
-  ) -> Iterator[tuple[str, generate.Example]]:
-    threads = self.builder_config.num_threads or multiprocessing.cpu_count()
-    assert self._report is not None
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-      if split in report_lib.TRAIN_SPLITS:
-        for wnid in plan.train_wnids():
-          yield from generate.class_examples(plan, wnid, split, self._report, pool)
-      else:
-        names = plan.val_split_names(split)
-        yield from generate.val_examples(plan, names, split, self._report, pool)
-    if split == 'train':
-      checksums.verify(plan.reader.finish_checksums([archives.TRAIN_TAR]))
-    elif split == 'test':
-      checksums.verify(plan.reader.finish_checksums([archives.VAL_TAR]))
+  ) -> Iterator[tuple[str, tfds_patches.Serialized]]:
+    assert self._pool is not None
+    assert self._report is not None and self._progress is not None
+    for key, record in parallel_build.split_records(
+        self._pool, plan, split, self._report, self._progress
+    ):
+      yield key, tfds_patches.Serialized(record)
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""
@@ -248,17 +267,3 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     assert self._report is not None
     beam_generate.add_metrics(pipeline_result, self._report)
-
-
-def _with_real_label(
-    real: tuple[tuple[int, ...], ...],
-    label_names: tuple[str, ...],
-    keyed: tuple[str, generate.Example],
-) -> tuple[str, generate.Example]:
-  """Adds `real_label` to an example (empty for train images)."""
-  key, example = keyed
-  example = dict(example)
-  example[real_labels_lib.FEATURE] = real_labels_lib.real_label_wnids(
-      real, example['file_name'], label_names
-  )
-  return key, example

@@ -99,6 +99,19 @@ def val_index(file_name: str) -> int | None:
   return int(match.group(1)) if match else None
 
 
+def file_stem(file_name: str) -> str:
+  """A file's name without folders and extension: how images and XMLs pair.
+
+  Args:
+    file_name: e.g. `n01440764_10026.JPEG`, or an archive member such as
+      `val/ILSVRC2012_val_00000001.xml`.
+
+  Returns:
+    The stem, e.g. `n01440764_10026` or `ILSVRC2012_val_00000001`.
+  """
+  return file_name.rsplit('/', 1)[-1].rsplit('.', 1)[0]
+
+
 def _check_synsets(
     synsets: list[Synset], source: str
 ) -> dict[int, Synset]:

@@ -7,6 +7,9 @@ import dataclasses
 import threading
 from typing import Any, Protocol
 
+from imagenet_custom.splits import TRAIN_SPLITS
+from imagenet_custom.splits import VAL_SPLITS
+
 # Counter names. `read_*` counts images found in the input; the split counts
 # are images written; the rest explain the difference and what was fixed.
 TRAIN_READ = 'train_images_read'
@@ -28,9 +31,6 @@ BLACKLISTED = 'val_images_blacklisted'
 # Left out by the config's `train_subset` and `classes` (see selection.py).
 TRAIN_NOT_IN_SUBSET = 'train_images_not_in_subset'
 VAL_OUTSIDE_CLASSES = 'val_images_outside_classes'
-
-TRAIN_SPLITS = ('train', 'validation')
-VAL_SPLITS = ('test', 'test_blacklisted')
 
 
 class Tally(Protocol):
@@ -72,6 +72,12 @@ class BuildReport:
   def skip(self, origin: str, reason: str) -> None:
     with self._lock:
       self.skipped.append(f'{origin}: {reason}')
+
+  def merge(self, counts: dict[str, int], skipped: list[str]) -> None:
+    """Adds counters and skipped files gathered elsewhere (e.g. in a worker)."""
+    with self._lock:
+      self.counts.update(counts)
+      self.skipped.extend(skipped)
 
   def written(self, split: str) -> int:
     """Images written to `split`."""

@@ -1,7 +1,11 @@
-"""The train/validation split of the original train set. Pure.
+"""The split rule: which split every image goes to. Pure.
 
-TFDS's guide asks builders not to invent splits; ImageNet users need one
-(the original val set is their test set), so it is made here, reproducibly:
+The original val set goes to `test`, or to `test_blacklisted` for the images
+on the devkit's blacklist (`val_split_of`).
+
+The original train set is split into `train` and `validation`. TFDS's guide
+asks builders not to invent splits; ImageNet users need one (the original val
+set is their test set), so it is made here, reproducibly:
 within each class the images are ranked by a keyed BLAKE2b hash of their file
 name, and the first `round(fraction * n)` go to validation. The result depends
 only on the file names, the fraction and the seed: not on listing order,
@@ -10,12 +14,16 @@ machine, run, Python's salted `hash()` or the input layout.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 import hashlib
 import math
 
 DEFAULT_VALIDATION_FRACTION = 0.2
 DEFAULT_SPLIT_SEED = 'imagenet_custom-v1'
+
+# The splits made from the original train set, and from the original val set.
+TRAIN_SPLITS = ('train', 'validation')
+VAL_SPLITS = ('test', 'test_blacklisted')
 
 
 def split_rank_key(file_name: str, seed: str) -> bytes:
@@ -69,3 +77,20 @@ def select_validation(
   """
   names = sorted(set(file_names), key=lambda name: (split_rank_key(name, seed), name))
   return frozenset(names[: validation_count(len(names), fraction)])
+
+
+def val_split_of(number: int, blacklist: Collection[int]) -> str:
+  """The split of an original val image: `test`, or `test_blacklisted`.
+
+  The devkit's blacklist names val images whose boxes are unreliable; they
+  keep their labels but go to a split of their own, so that the test split
+  matches the one papers report on.
+
+  Args:
+    number: the val image number, e.g. 1 for `ILSVRC2012_val_00000001`.
+    blacklist: blacklisted val image numbers (empty without a devkit).
+
+  Returns:
+    The split's name, one of `VAL_SPLITS`.
+  """
+  return 'test_blacklisted' if number in blacklist else 'test'

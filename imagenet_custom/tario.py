@@ -1,4 +1,4 @@
-"""Reading tar archives in place: seekable windows, nested tars, hashing.
+"""Reading tar archives in place: seekable windows and nested tars.
 
 Nothing here extracts to disk or holds a whole member tar in memory. Reads go
 straight to an unbuffered file so that skipping a member costs a seek, not a
@@ -8,7 +8,6 @@ read, and so that the bytes read from an archive can be accounted for.
 from __future__ import annotations
 
 from collections.abc import Iterator
-import hashlib
 import io
 import os
 import tarfile
@@ -19,7 +18,6 @@ from etils import epath
 from imagenet_custom.errors import InputError
 
 _BLOCK = tarfile.BLOCKSIZE
-_HASH_CHUNK = 1 << 20
 
 
 def open_raw(path: epath.Path) -> BinaryIO:
@@ -76,62 +74,6 @@ class Window(io.RawIOBase):
 
   def __repr__(self) -> str:
     return f'Window(start={self._start}, size={self._size})'
-
-
-class HashingReader(io.RawIOBase):
-  """Wraps a seekable file and computes its SHA-256 while it is read.
-
-  Reads may seek around; the hash still covers the file in order: when a read
-  starts past what was hashed, the gap is read and hashed first. So reading a
-  file front to back (skipping members included) reads it once.
-  """
-
-  def __init__(self, base: BinaryIO):
-    super().__init__()
-    self._base = base
-    self._hash = hashlib.sha256()
-    self._hashed_upto = 0
-    self._position = 0
-
-  def readable(self) -> bool:
-    return True
-
-  def seekable(self) -> bool:
-    return True
-
-  def tell(self) -> int:
-    return self._position
-
-  def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-    self._position = self._base.seek(offset, whence)
-    return self._position
-
-  def _hash_gap(self, upto: int) -> None:
-    self._base.seek(self._hashed_upto)
-    while self._hashed_upto < upto:
-      chunk = self._base.read(min(_HASH_CHUNK, upto - self._hashed_upto))
-      if not chunk:
-        break
-      self._hash.update(chunk)
-      self._hashed_upto += len(chunk)
-
-  def readinto(self, buffer) -> int:  # pytype: disable=signature-mismatch
-    if self._position > self._hashed_upto:
-      self._hash_gap(self._position)
-    self._base.seek(self._position)
-    data = self._base.read(len(buffer))
-    buffer[: len(data)] = data
-    end = self._position + len(data)
-    if end > self._hashed_upto:
-      self._hash.update(data[self._hashed_upto - self._position :])
-      self._hashed_upto = end
-    self._position = end
-    return len(data)
-
-  def hexdigest(self) -> str:
-    """Hashes whatever was not read yet and returns the file's SHA-256."""
-    self._hash_gap(1 << 62)
-    return self._hash.hexdigest()
 
 
 def file_size(fileobj: BinaryIO) -> int:

@@ -143,3 +143,67 @@ def test_kaggle_without_devkit_uses_the_csv_and_warns(tmp_path, examples):
   assert 'test_blacklisted' not in builder.info.splits
   for name, example in examples['kaggle'].items():
     assert stored[name].label == example.label
+
+
+def test_registry_builds_layouts_and_help():
+  assert readers.LAYOUTS == ('archives', 'kaggle', 'folders')
+  assert tuple(r.layout for r in readers.READERS) == readers.LAYOUTS
+  for number, reader_type in enumerate(readers.READERS, start=1):
+    assert f'\n{number}. {reader_type.help_text}\n' in readers.LAYOUT_HELP
+
+
+@pytest.mark.parametrize('layout', ['archives', 'kaggle', 'folders'])
+def test_each_dummy_layout_is_detected_by_its_reader_only(layout):
+  assert readers.detect_layouts(DUMMY / layout) == [layout]
+  assert [r.layout for r in readers.READERS if r.detect(DUMMY / layout)] == [layout]
+
+
+def test_a_layout_added_to_the_registry_is_found(tmp_path, monkeypatch):
+  class MarkerReader(readers.folders.FolderReader):
+    layout = 'marker'
+    help_text = 'marker (a folder holding MARKER)'
+
+    @classmethod
+    def detect(cls, root):
+      return (root / 'MARKER').exists()
+
+  shutil.copytree(DUMMY / 'folders', tmp_path, dirs_exist_ok=True)
+  (tmp_path / 'MARKER').touch()
+  monkeypatch.setattr(readers, 'READERS', readers.READERS + (MarkerReader,))
+  with pytest.raises(readers.InputError, match=r'several layouts \(folders, marker\)'):
+    readers.find_reader(tmp_path)
+  assert type(readers.find_reader(tmp_path, layout='marker')) is MarkerReader
+  with pytest.raises(readers.InputError, match='choose one of archives, kaggle, folders, marker'):
+    readers.find_reader(tmp_path, layout='other')
+
+
+def test_archive_class_reads_without_listing_first():
+  wnid = 'n01440764'
+  lister = readers.find_reader(DUMMY / 'archives')
+  names = lister.list_train_class(wnid).names
+  expected = {s.name: s.read() for s in lister.read_train_class(wnid, set(names))}
+  fresh = readers.find_reader(DUMMY / 'archives')
+  # Never listed: reading lists the class itself.
+  assert {s.name: s.read() for s in fresh.read_train_class(wnid, set(names))} == expected
+  # Listed another class in between, and generators interleaved.
+  other = 'n03710721'
+  fresh.list_train_class(wnid)
+  first = fresh.read_train_class(wnid, set(names))
+  fresh.list_train_class(other)
+  second = fresh.read_train_class(other, set(fresh.list_train_class(other).names))
+  assert next(second).name.startswith(other)
+  assert {s.name: s.read() for s in first} == expected
+
+
+def test_archive_class_reads_in_another_thread_than_the_listing():
+  import concurrent.futures  # pylint: disable=g-import-not-at-top
+
+  wnid = 'n01530575'
+  reader = readers.find_reader(DUMMY / 'archives')
+  names = set(reader.list_train_class(wnid).names)
+  with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    read = pool.submit(
+        lambda: {s.name: s.read() for s in reader.read_train_class(wnid, names)}
+    ).result()
+  assert set(read) == names
+  assert read == {s.name: s.read() for s in reader.read_train_class(wnid, names)}

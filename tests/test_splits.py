@@ -74,3 +74,22 @@ def test_rank_key_is_not_pythons_salted_hash():
       splits.split_rank_key('n01440764_1.JPEG', 'x').hex()
   )
   assert len(splits.split_rank_key('a', 'x')) == 16
+
+
+def test_split_names():
+  assert splits.TRAIN_SPLITS == ('train', 'validation')
+  assert splits.VAL_SPLITS == ('test', 'test_blacklisted')
+
+
+@pytest.mark.parametrize(
+    'number, blacklist, expected',
+    [
+        (1, frozenset({36, 50}), 'test'),
+        (36, frozenset({36, 50}), 'test_blacklisted'),
+        (36, frozenset(), 'test'),  # No devkit: no blacklist.
+        (50_000, {50_000}, 'test_blacklisted'),  # Any collection works.
+    ],
+)
+def test_val_split_of(number, blacklist, expected):
+  assert splits.val_split_of(number, blacklist) == expected
+  assert splits.val_split_of(number, blacklist) in splits.VAL_SPLITS

@@ -1,4 +1,15 @@
-"""Input layouts: one reader each, found automatically in the manual dir."""
+"""Input layouts: one reader each, found automatically in the manual dir.
+
+`READERS` below is the layout registry: detection, `find_reader`, the errors
+and the help text shown when no layout is found are all built from it.
+
+To add a layout:
+  1. Write `readers/<layout>.py` with a `base.Reader` subclass that sets
+     `layout` (its name) and `help_text` (what it needs in the manual dir), and
+     implements `detect(root)` and the listing and reading methods.
+  2. Add the class to `READERS`, in the order layouts are listed in help
+     texts and errors.
+"""
 
 from __future__ import annotations
 
@@ -6,73 +17,73 @@ from etils import epath
 
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import archives
-from imagenet_custom.readers import box_archives
-from imagenet_custom.readers import devkit
 from imagenet_custom.readers import folders
 from imagenet_custom.readers import kaggle
 from imagenet_custom.readers.base import Reader
 
-LAYOUTS = ('archives', 'kaggle', 'folders')
+# The layout registry.
+READERS: tuple[type[Reader], ...] = (
+    archives.ArchiveReader,
+    kaggle.KaggleReader,
+    folders.FolderReader,
+)
+
+LAYOUTS = tuple(reader_type.layout for reader_type in READERS)
+assert len(set(LAYOUTS)) == len(READERS), 'two readers share a layout name'
+
+
+def _layout_help() -> str:
+  items = '\n'.join(
+      f'{number}. {reader_type.help_text}'
+      for number, reader_type in enumerate(READERS, start=1)
+  )
+  return (
+      'imagenet_custom reads one of these layouts from the manual dir, in'
+      f' place:\n\n{items}\nClass folders and inner tars must be named by'
+      ' WNID (n01440764), not by class\nname: two pairs of ImageNet classes'
+      ' share a name (crane, maillot).'
+  )
+
 
 # What each layout needs, shown when none is found. Shared with the builder's
 # manual download instructions.
-LAYOUT_HELP = f"""\
-imagenet_custom reads one of these layouts from the manual dir, in place:
-
-1. archives (from image-net.org, ILSVRC2012), not extracted:
-     {archives.TRAIN_TAR}            (required, 147,897,477,120 bytes)
-     {archives.VAL_TAR}              (required, 6,744,924,160 bytes)
-     {devkit.DEVKIT_2012}         (val labels, blacklist, class names)
-     {box_archives.BBOX_TRAIN}      (optional: train boxes)
-     {box_archives.BBOX_VAL}           (optional: val boxes)
-2. kaggle (kaggle competitions download imagenet-object-localization-challenge,
-   unzipped):
-     {kaggle.DATA_DIR}/train/<wnid>/*.JPEG and {kaggle.DATA_DIR}/val/*.JPEG
-     {kaggle.ANNOTATIONS_DIR}/{{train/<wnid>,val}}/*.xml (boxes)
-     {devkit.LOC_VAL_SOLUTION}, {devkit.LOC_SYNSET_MAPPING}
-     {kaggle.DEVKIT_DIR}/{{{devkit.MAP_CLSLOC},{devkit.GROUND_TRUTH_2015},
-       {devkit.BLACKLIST_2015}}} (ILSVRC2015 devkit, for the blacklist)
-3. folders (an extracted tree, e.g. torchvision's):
-     train/<wnid>/*.JPEG and val/*.JPEG or val/<wnid>/*.JPEG, with
-     {devkit.DEVKIT_2012} or {devkit.LOC_VAL_SOLUTION} beside them for val
-     labels and the blacklist, and the box archives if you have them.
-Class folders and inner tars must be named by WNID (n01440764), not by class
-name: two pairs of ImageNet classes share a name (crane, maillot)."""
+LAYOUT_HELP = _layout_help()
 
 
-def _detect(root: epath.Path) -> list[str]:
-  found = []
-  if (root / archives.TRAIN_TAR).exists() or (root / archives.VAL_TAR).exists():
-    found.append('archives')
-  if (root / kaggle.DATA_DIR).exists():
-    found.append('kaggle')
-  if (root / 'train').is_dir() or (root / 'val').is_dir():
-    found.append('folders')
-  return found
+def detect_layouts(root: epath.Path) -> list[str]:
+  """The layouts that `root` looks like, in registry order.
+
+  Args:
+    root: the manual dir.
+
+  Returns:
+    The names of the layouts detected.
+  """
+  return [reader_type.layout for reader_type in READERS if reader_type.detect(root)]
 
 
 def _check_complete(reader: Reader) -> None:
   """Val images are required; without train images the build is evaluation-only."""
   roles = reader.sources()
-  missing = [r for r in ('val images',) if r not in roles]
-  if 'train images' not in roles and missing:
+  if 'val images' in roles:
+    return
+  missing = ['val images']
+  if 'train images' not in roles:
     missing.insert(0, 'train images')
-  if missing:
-    raise InputError(
-        f'{reader.root} looks like the {reader.layout!r} layout but has no'
-        f' {" and no ".join(missing)}.\n\n{LAYOUT_HELP}'
-    )
+  raise InputError(
+      f'{reader.root} looks like the {reader.layout!r} layout but has no'
+      f' {" and no ".join(missing)}. Val images (and their labels) are'
+      ' needed for any build; train images are optional (without them the'
+      f' build is evaluation-only).\n\n{LAYOUT_HELP}'
+  )
 
 
-def find_reader(
-    manual_dir: epath.PathLike, layout: str = 'auto', verify_checksums: bool = False
-) -> Reader:
+def find_reader(manual_dir: epath.PathLike, layout: str = 'auto') -> Reader:
   """Finds the input layout in `manual_dir` and returns its reader.
 
   Args:
     manual_dir: the folder holding the user's ImageNet download.
     layout: `auto`, or one of `LAYOUTS` to choose when several are present.
-    verify_checksums: whether official archives are hashed while read.
 
   Returns:
     The reader for the layout found.
@@ -87,13 +98,15 @@ def find_reader(
         f' ImageNet download there, then pass it with --manual_dir.'
         f'\n\n{LAYOUT_HELP}'
     )
-  found = _detect(root)
+  by_layout = {reader_type.layout: reader_type for reader_type in READERS}
   if layout != 'auto':
-    if layout not in LAYOUTS:
+    if layout not in by_layout:
       raise InputError(
-          f'Unknown layout {layout!r}: choose one of {", ".join(LAYOUTS)}.'
+          f'Unknown layout {layout!r}: choose one of {", ".join(by_layout)}.'
       )
     found = [layout]
+  else:
+    found = detect_layouts(root)
   if not found:
     entries = sorted(p.name for p in root.iterdir())[:10]
     raise InputError(
@@ -106,11 +119,6 @@ def find_reader(
         ' the builder config, e.g. --config=\'{"name": "from_kaggle", "layout":'
         f' "{found[0]}"}}\', or move the others out.'
     )
-  if found[0] == 'archives':
-    reader: Reader = archives.ArchiveReader(root, verify_checksums)
-  elif found[0] == 'kaggle':
-    reader = kaggle.KaggleReader(root)
-  else:
-    reader = folders.FolderReader(root)
+  reader = by_layout[found[0]](root)
   _check_complete(reader)
   return reader

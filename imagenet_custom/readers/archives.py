@@ -24,8 +24,9 @@ from imagenet_custom.readers.base import ValMetadata
 
 TRAIN_TAR = 'ILSVRC2012_img_train.tar'
 VAL_TAR = 'ILSVRC2012_img_val.tar'
-
-
+# The archive whose SHA-256 is checked after each split's pass: the pass that
+# reads it front to back first (`validation` and `test_blacklisted` read parts
+# of it again). What the pass skipped is hashed when the digest is asked for.
 class _Member(NamedTuple):
   name: str
   offset: int
@@ -54,15 +55,25 @@ class ArchiveReader(Reader):
   """
 
   layout = 'archives'
+  help_text = f"""\
+archives (from image-net.org, ILSVRC2012), not extracted:
+     {TRAIN_TAR}            (required, 147,897,477,120 bytes)
+     {VAL_TAR}              (required, 6,744,924,160 bytes)
+     {devkit.DEVKIT_2012}         (val labels, blacklist, class names)
+     {box_archives.BBOX_TRAIN}      (optional: train boxes)
+     {box_archives.BBOX_VAL}           (optional: val boxes)"""
 
-  def __init__(self, root: epath.Path, verify_checksums: bool = False):
+  def __init__(self, root: epath.Path):
     super().__init__(root)
-    self.verify_checksums = verify_checksums
     self._local = threading.local()
     self._outer: dict[str, _Member] | None = None
     self._outer_junk: list[str] = []
     self._val: list[_Member] | None = None
     self._val_junk: list[str] = []
+
+  @classmethod
+  def detect(cls, root: epath.Path) -> bool:
+    return (root / TRAIN_TAR).exists() or (root / VAL_TAR).exists()
 
   def __getstate__(self) -> dict[str, Any]:
     state = self.__dict__.copy()
@@ -74,11 +85,10 @@ class ArchiveReader(Reader):
     self._local = threading.local()
 
   def _file(self, name: str) -> BinaryIO:
-    """This thread's open handle on an archive (hashing when verifying)."""
+    """This thread's open handle on an archive."""
     files = self._local.__dict__.setdefault('files', {})
     if name not in files:
-      raw = tario.open_raw(self.root / name)
-      files[name] = tario.HashingReader(raw) if self.verify_checksums else raw
+      files[name] = tario.open_raw(self.root / name)
     return files[name]
 
   def sources(self) -> dict[str, str]:
@@ -100,16 +110,6 @@ class ArchiveReader(Reader):
         name: self.root / name
         for name in (TRAIN_TAR, VAL_TAR)
         if (self.root / name).exists()
-    }
-
-  def finish_checksums(self, names: Collection[str]) -> dict[str, str]:
-    if not self.verify_checksums:
-      return {}
-    files = self._local.__dict__.get('files', {})
-    return {
-        name: files[name].hexdigest()
-        for name in names
-        if isinstance(files.get(name), tario.HashingReader)
     }
 
   def _outer_index(self) -> dict[str, _Member]:
@@ -140,10 +140,15 @@ class ArchiveReader(Reader):
   def class_origin(self, wnid: str) -> str:
     return f'{TRAIN_TAR}:{self._outer_index()[wnid].name}'
 
-  def list_train_class(self, wnid: str) -> Listing:
+  def _list_class(self, wnid: str) -> tuple[list[_Member], list[str]]:
+    """Reads the headers of a class's inner tar; remembers them per thread."""
     window, origin = self._inner(wnid)
     members, junk = _members(window, origin)
     self._local.listed = (wnid, members)
+    return members, junk
+
+  def list_train_class(self, wnid: str) -> Listing:
+    members, junk = self._list_class(wnid)
     return Listing(tuple(m.name for m in members), tuple(junk))
 
   def _source(
@@ -168,12 +173,16 @@ class ArchiveReader(Reader):
   def read_train_class(
       self, wnid: str, names: Collection[str]
   ) -> Iterator[ImageSource]:
+    # Listing then reading a class, as generation does, reads its headers
+    # once: this thread's last listing is reused if it is of this class.
     listed = getattr(self._local, 'listed', None)
-    if listed is None or listed[0] != wnid:
-      self.list_train_class(wnid)
+    if listed is not None and listed[0] == wnid:
+      members = listed[1]
+    else:
+      members, _ = self._list_class(wnid)
     start = self._outer_index()[wnid].offset
     origin = self.class_origin(wnid)
-    for member in self._local.listed[1]:
+    for member in members:
       if member.name in names:
         yield self._source(TRAIN_TAR, member, start, origin)
 

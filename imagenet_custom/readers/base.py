@@ -5,11 +5,9 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Collection, Iterator
 import dataclasses
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from etils import epath
-
-from imagenet_custom import metadata
 
 # Files that operating systems and archivers leave behind (macOS Finder,
 # AppleDouble resource forks, Windows thumbnails). Ignored and counted.
@@ -97,16 +95,34 @@ class Reader(abc.ABC):
   """Reads one input layout in place. Picklable: holds paths, not files.
 
   Image listing and reading is per train class (the unit of parallel work) or
-  for the whole val set. Implementations never extract or move files.
+  for the whole val set. Implementations never extract or move files. Each
+  call stands alone: any method may be called from any thread or process, in
+  any order (readers may cache, but never require an earlier call).
+
+  A layout is one subclass that sets `layout` and `help_text` and implements
+  `detect`, listed in `readers.READERS`.
+
+  Attributes:
+    layout: the layout's name, as given in the builder config.
+    help_text: what the layout needs in the manual dir: one item of the help
+      shown when no layout is found (continuation lines indented by 3
+      spaces).
+    root: the manual dir.
   """
 
-  layout: str = ''
+  layout: ClassVar[str] = ''
+  help_text: ClassVar[str] = ''
 
   def __init__(self, root: epath.Path):
     self.root = root
 
   def __repr__(self) -> str:
     return f'{type(self).__name__}({str(self.root)!r})'
+
+  @classmethod
+  @abc.abstractmethod
+  def detect(cls, root: epath.Path) -> bool:
+    """Whether `root` looks like this layout (existence checks only)."""
 
   @abc.abstractmethod
   def sources(self) -> dict[str, str]:
@@ -162,60 +178,9 @@ class Reader(abc.ABC):
     """Val labels, blacklist and class names from the metadata files."""
 
   def archives(self) -> dict[str, epath.Path]:
-    """The official archives read, by file name (for size checks)."""
-    return {}
+    """The official archives read, by file name.
 
-  def finish_checksums(self, names: Collection[str]) -> dict[str, str]:
-    """SHA-256 of the named archives, computed while they were read.
-
-    Only readers built with checksum verification on compute them.
-
-    Args:
-      names: archive file names whose reading is complete.
-
-    Returns:
-      The hex digest by archive name, for those that were hashed.
+    Their sizes are checked against `checksums.tsv`, and with the config's
+    `verify_checksums` their SHA-256 too.
     """
-    del names
     return {}
-
-
-def list_directory(directory: epath.Path) -> Listing:
-  """Lists the files of a folder, sorted, separating junk.
-
-  Args:
-    directory: the folder.
-
-  Returns:
-    Its regular files (and junk entries) by name.
-  """
-  names, junk = [], []
-  for child in sorted(directory.iterdir(), key=lambda p: p.name):
-    if is_junk(child.name):
-      junk.append(child.name)
-    elif not child.is_dir():
-      names.append(child.name)
-  return Listing(tuple(names), tuple(junk))
-
-
-def class_folders(directory: epath.Path, origin: str) -> Listing:
-  """The class folders of a train (or val) tree, checked to be WNIDs.
-
-  Args:
-    directory: the folder holding one folder per class.
-    origin: its name for errors.
-
-  Returns:
-    The sorted WNIDs and the other entries beside them (ignored as junk).
-  """
-  wnids, junk = [], []
-  for child in sorted(directory.iterdir(), key=lambda p: p.name):
-    if is_junk(child.name):
-      junk.append(child.name)
-      continue
-    if not child.is_dir():
-      junk.append(child.name)
-      continue
-    metadata.check_known_wnid(child.name, f'{origin}/{child.name}')
-    wnids.append(child.name)
-  return Listing(tuple(wnids), tuple(junk))

@@ -18,10 +18,6 @@ BBOX_TRAIN = 'ILSVRC2012_bbox_train_v2.tar.gz'
 BBOX_VAL = 'ILSVRC2012_bbox_val_v3.tgz'
 
 
-def _stem(member_name: str) -> str:
-  return member_name.rsplit('/', 1)[-1].rsplit('.', 1)[0]
-
-
 class _ClassBoxes(NamedTuple):
   count: int
   blob: bytes
@@ -47,7 +43,7 @@ def _train_boxes_by_class(path_str: str) -> dict[str, _ClassBoxes]:
   for member, data in tario.iter_compressed_members(path):
     if is_junk(member.name) or not member.name.endswith('.xml'):
       continue
-    wnid = _stem(member.name).split('_')[0]
+    wnid = metadata.file_stem(member.name).split('_')[0]
     grouped.setdefault(wnid, []).append((member.name, data))
   return {
       wnid: _ClassBoxes(len(members), zlib.compress(pickle.dumps(members), 1))
@@ -72,10 +68,11 @@ def train_annotations(root: epath.Path, wnid: str) -> dict[str, RawFile]:
   boxes = _train_boxes_by_class(str(path)).get(wnid)
   if boxes is None:
     return {}
-  return {
-      _stem(name): RawFile(_stem(name) + '.xml', f'{path}:{name}', data)
-      for name, data in pickle.loads(zlib.decompress(boxes.blob))
-  }
+  found = {}
+  for name, data in pickle.loads(zlib.decompress(boxes.blob)):
+    stem = metadata.file_stem(name)
+    found[stem] = RawFile(stem + '.xml', f'{path}:{name}', data)
+  return found
 
 
 def annotation_counts(root: epath.Path) -> dict[str, int]:
@@ -103,9 +100,8 @@ def val_annotations(root: epath.Path) -> dict[int, RawFile]:
     return {}
   found = {}
   for member, data in tario.iter_compressed_members(path):
-    number = metadata.val_index(_stem(member.name))
+    stem = metadata.file_stem(member.name)
+    number = metadata.val_index(stem)
     if number is not None and member.name.endswith('.xml'):
-      found[number] = RawFile(
-          _stem(member.name) + '.xml', f'{path}:{member.name}', data
-      )
+      found[number] = RawFile(stem + '.xml', f'{path}:{member.name}', data)
   return found

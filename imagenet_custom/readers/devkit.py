@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from absl import logging
 from etils import epath
 
 from imagenet_custom import metadata
 from imagenet_custom import tario
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers.base import LabelSource
+from imagenet_custom.readers.base import ValMetadata
 
 DEVKIT_2012 = 'ILSVRC2012_devkit_t12.tar.gz'
 _META_MAT = 'data/meta.mat'
@@ -130,3 +134,44 @@ def load_kaggle_csvs(
   sources = [load_loc_val_solution(solution)] if solution.exists() else []
   names = load_synset_mapping(mapping) if mapping.exists() else None
   return sources, names
+
+
+def val_metadata_with_csvs(
+    root: epath.Path,
+    devkit_found: tuple[LabelSource, frozenset[int], dict[str, str]] | None,
+    missing_devkit: str,
+    own_sources: Sequence[LabelSource] = (),
+) -> ValMetadata:
+  """Val metadata from a layout's devkit and Kaggle's CSV files beside it.
+
+  Shared by the layouts that accept Kaggle's CSVs (kaggle, folders). Without
+  a devkit there is no blacklist, which is logged as a warning.
+
+  Args:
+    root: the folder that may hold `LOC_val_solution.csv` and
+      `LOC_synset_mapping.txt`.
+    devkit_found: what the layout's devkit gave (labels, blacklist, class
+      names), or None when it has none.
+    missing_devkit: the devkit the layout looked for and where, for the
+      warning, e.g. `ILSVRC2012_devkit_t12.tar.gz in /data/imagenet`.
+    own_sources: label sources of the layout itself (e.g. val class folders).
+
+  Returns:
+    The label sources (the layout's own, the devkit's, the CSV's, in this
+    order), the blacklist (None without a devkit), and the class names
+    (`LOC_synset_mapping.txt`'s over the devkit's).
+  """
+  sources = list(own_sources)
+  blacklist = names = None
+  if devkit_found is not None:
+    labels, blacklist, names = devkit_found
+    sources.append(labels)
+  csv_sources, csv_names = load_kaggle_csvs(root)
+  sources.extend(csv_sources)
+  names = csv_names or names
+  if blacklist is None:
+    logging.warning(
+        'No %s: no blacklist applies, all val images go to the test split.',
+        missing_devkit,
+    )
+  return ValMetadata(tuple(sources), blacklist, names)

@@ -10,21 +10,20 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 import functools
 
-from absl import logging
 from etils import epath
 
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import box_archives
 from imagenet_custom.readers import devkit
-from imagenet_custom.readers.base import class_folders
 from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import LabelSource
-from imagenet_custom.readers.base import list_directory
 from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
 from imagenet_custom.readers.base import ValMetadata
-from imagenet_custom.readers.kaggle import read_folder
+from imagenet_custom.readers.directories import class_folders
+from imagenet_custom.readers.directories import list_directory
+from imagenet_custom.readers.directories import read_folder
 from imagenet_custom import metadata
 
 
@@ -32,6 +31,16 @@ class FolderReader(Reader):
   """Reads `train/<wnid>/*` and `val/` or `val/<wnid>/*`."""
 
   layout = 'folders'
+  help_text = f"""\
+folders (an extracted tree, e.g. torchvision's):
+     train/<wnid>/*.JPEG (optional: evaluation-only without it) and
+     val/*.JPEG or val/<wnid>/*.JPEG, with
+     {devkit.DEVKIT_2012} or {devkit.LOC_VAL_SOLUTION} beside them for val
+     labels and the blacklist, and the box archives if you have them."""
+
+  @classmethod
+  def detect(cls, root: epath.Path) -> bool:
+    return (root / 'train').is_dir() or (root / 'val').is_dir()
 
   def sources(self) -> dict[str, str]:
     found = {
@@ -96,32 +105,25 @@ class FolderReader(Reader):
     return box_archives.val_annotations(self.root)
 
   def val_metadata(self) -> ValMetadata:
-    sources: list[LabelSource] = []
-    blacklist = names = None
     folder_labels = {
         number: wnid
         for name, (_, wnid) in self._val_listing[0].items()
         if wnid is not None and (number := metadata.val_index(name)) is not None
     }
+    own = []
     if folder_labels:
-      sources.append(LabelSource('val/<wnid>/ class folders', folder_labels))
+      own.append(LabelSource('val/<wnid>/ class folders', folder_labels))
     devkit_path = self.root / devkit.DEVKIT_2012
-    if devkit_path.exists():
-      labels, blacklist, names = devkit.load_devkit_2012(devkit_path)
-      sources.append(labels)
-    csv_sources, csv_names = devkit.load_kaggle_csvs(self.root)
-    sources.extend(csv_sources)
-    names = csv_names or names
-    if blacklist is None:
-      logging.warning(
-          'No %s in %s: no blacklist applies, all val images go to the test'
-          ' split.', devkit.DEVKIT_2012, self.root
-      )
-    if not sources and not (self.root / box_archives.BBOX_VAL).exists():
+    found = devkit.load_devkit_2012(devkit_path) if devkit_path.exists() else None
+    val_meta = devkit.val_metadata_with_csvs(
+        self.root, found, f'{devkit.DEVKIT_2012} in {self.root}', own
+    )
+    has_val_boxes = (self.root / box_archives.BBOX_VAL).exists()
+    if not val_meta.label_sources and not has_val_boxes:
       raise InputError(
           f'{self.root}/val: no val labels. Sort val images into'
           f' val/<wnid>/ folders, or put {devkit.DEVKIT_2012},'
           f' {devkit.LOC_VAL_SOLUTION} or {box_archives.BBOX_VAL} beside'
           ' train/ and val/.'
       )
-    return ValMetadata(tuple(sources), blacklist, names)
+    return val_meta

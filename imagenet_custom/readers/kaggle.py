@@ -4,41 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 
-from absl import logging
 from etils import epath
 
 from imagenet_custom import metadata
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import devkit
-from imagenet_custom.readers.base import class_folders
 from imagenet_custom.readers.base import ImageSource
-from imagenet_custom.readers.base import LabelSource
-from imagenet_custom.readers.base import list_directory
 from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
 from imagenet_custom.readers.base import ValMetadata
+from imagenet_custom.readers.directories import class_folders
+from imagenet_custom.readers.directories import list_directory
+from imagenet_custom.readers.directories import read_folder
 
 DATA_DIR = 'ILSVRC/Data/CLS-LOC'
 ANNOTATIONS_DIR = 'ILSVRC/Annotations/CLS-LOC'
 DEVKIT_DIR = 'ILSVRC/devkit/data'
-
-
-def read_folder(
-    directory: epath.Path, names: Collection[str]
-) -> Iterator[ImageSource]:
-  """The named files of a folder, in sorted order.
-
-  Args:
-    directory: the folder.
-    names: the file names to read.
-
-  Yields:
-    Each file, read when asked.
-  """
-  for name in sorted(names):
-    path = directory / name
-    yield ImageSource(name, str(path), path.read_bytes)
 
 
 def annotation_folder(directory: epath.Path) -> dict[str, RawFile]:
@@ -46,7 +28,7 @@ def annotation_folder(directory: epath.Path) -> dict[str, RawFile]:
   if not directory.exists():
     return {}
   return {
-      name.rsplit('.', 1)[0]: RawFile(
+      metadata.file_stem(name): RawFile(
           name, str(directory / name), (directory / name).read_bytes()
       )
       for name in list_directory(directory).names
@@ -58,6 +40,18 @@ class KaggleReader(Reader):
   """Reads the Kaggle `imagenet-object-localization-challenge` download."""
 
   layout = 'kaggle'
+  help_text = f"""\
+kaggle (kaggle competitions download imagenet-object-localization-challenge,
+   unzipped):
+     {DATA_DIR}/train/<wnid>/*.JPEG and {DATA_DIR}/val/*.JPEG
+     {ANNOTATIONS_DIR}/{{train/<wnid>,val}}/*.xml (boxes)
+     {devkit.LOC_VAL_SOLUTION}, {devkit.LOC_SYNSET_MAPPING}
+     {DEVKIT_DIR}/{{{devkit.MAP_CLSLOC},{devkit.GROUND_TRUTH_2015},
+       {devkit.BLACKLIST_2015}}} (ILSVRC2015 devkit, for the blacklist)"""
+
+  @classmethod
+  def detect(cls, root: epath.Path) -> bool:
+    return (root / DATA_DIR).exists()
 
   def _data(self, split: str) -> epath.Path:
     return self.root / DATA_DIR / split
@@ -119,25 +113,16 @@ class KaggleReader(Reader):
     return found
 
   def val_metadata(self) -> ValMetadata:
-    sources: list[LabelSource] = []
-    blacklist = names = None
     devkit_dir = self.root / DEVKIT_DIR
-    if devkit_dir.exists():
-      labels, blacklist, names = devkit.load_devkit_2015(devkit_dir)
-      sources.append(labels)
-    csv_sources, csv_names = devkit.load_kaggle_csvs(self.root)
-    sources.extend(csv_sources)
-    names = csv_names or names
-    if blacklist is None:
-      logging.warning(
-          'No ILSVRC2015 devkit in %s: no blacklist applies, all val images'
-          ' go to the test split.', devkit_dir
-      )
-    if not sources:
+    found = devkit.load_devkit_2015(devkit_dir) if devkit_dir.exists() else None
+    val_meta = devkit.val_metadata_with_csvs(
+        self.root, found, f'ILSVRC2015 devkit in {devkit_dir}'
+    )
+    if not val_meta.label_sources:
       raise InputError(
           f'{self.root}: no val labels. The Kaggle layout needs'
           f' {devkit.LOC_VAL_SOLUTION} beside ILSVRC/ or the ILSVRC2015'
           f' devkit in {DEVKIT_DIR} ({devkit.MAP_CLSLOC},'
           f' {devkit.GROUND_TRUTH_2015}, {devkit.BLACKLIST_2015}).'
       )
-    return ValMetadata(tuple(sources), blacklist, names)
+    return val_meta

@@ -1,0 +1,241 @@
+"""The plain build on worker processes: the tasks, and the parent's side.
+
+A task is one train class (for `train` or `validation`) or a chunk of val
+images (for `test` or `test_blacklisted`). A worker lists and reads the
+task's images, checks and re-encodes them, parses their boxes and serialises
+each example to `tf.train.Example` bytes (`example_proto`), sending batches of
+`(key, bytes)` back; the parent hands them to TFDS's writer as they come.
+
+Tasks finish in any order, and that does not change the output: TFDS's writer
+orders a split's examples by a hash of their keys before writing shards. The
+report's counters are sums, and its skipped-file list is sorted.
+
+This module runs in the workers too, so it must not import TensorFlow or TFDS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+import concurrent.futures
+import dataclasses
+from typing import Any, NamedTuple
+
+from imagenet_custom import example_proto
+from imagenet_custom import generate
+from imagenet_custom import progress as progress_lib
+from imagenet_custom import report as report_lib
+from imagenet_custom import selection as selection_lib
+from imagenet_custom.workers import WorkerPool
+
+# A batch is sent back when it holds this many bytes or records.
+_BATCH_BYTES = 4 << 20
+_BATCH_RECORDS = 256
+# Val images per task.
+VAL_TASK_SIZE = 500
+
+
+@dataclasses.dataclass
+class WorkerState:
+  """What every task needs; sent once to each worker.
+
+  Attributes:
+    plan: the build plan (reader, options, val labels and boxes).
+    specs: the features examples are serialised with.
+    threads: threads per worker, so that reads overlap the work.
+  """
+
+  plan: generate.Plan
+  specs: tuple[example_proto.FieldSpec, ...]
+  threads: int = 2
+  _executor: concurrent.futures.ThreadPoolExecutor | None = dataclasses.field(
+      default=None, init=False, repr=False, compare=False
+  )
+
+  def __getstate__(self) -> dict[str, Any]:
+    state = self.__dict__.copy()
+    state['_executor'] = None
+    return state
+
+  def executor(self) -> concurrent.futures.ThreadPoolExecutor:
+    """This process's thread pool for per-image work."""
+    if self._executor is None:
+      self._executor = concurrent.futures.ThreadPoolExecutor(self.threads)
+    return self._executor
+
+
+class Batch(NamedTuple):
+  """Serialised examples from one task, in the order it made them."""
+
+  records: list[tuple[str, bytes]]
+
+
+class TaskResult(NamedTuple):
+  """What a finished task adds to the build report.
+
+  Attributes:
+    counts: counters to add.
+    skipped: `origin: reason` of each file skipped.
+  """
+
+  counts: dict[str, int]
+  skipped: list[str]
+
+
+def _send_serialised(
+    examples: Iterator[tuple[str, generate.Example]],
+    specs: tuple[example_proto.FieldSpec, ...],
+    emit: Callable[[Any], None],
+) -> None:
+  records: list[tuple[str, bytes]] = []
+  size = 0
+  for key, example in examples:
+    record = example_proto.serialize(specs, example)
+    records.append((key, record))
+    size += len(record)
+    if size >= _BATCH_BYTES or len(records) >= _BATCH_RECORDS:
+      emit(Batch(records))
+      records, size = [], 0
+  if records:
+    emit(Batch(records))
+
+
+def _result(report: report_lib.BuildReport) -> TaskResult:
+  return TaskResult(dict(report.counts), list(report.skipped))
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassTask:
+  """The `train` or `validation` examples of one class."""
+
+  wnid: str
+  split: str
+  origin: str
+
+  def __call__(self, state: WorkerState, emit: Callable[[Any], None]) -> TaskResult:
+    report = report_lib.BuildReport()
+    examples = generate.class_examples(
+        state.plan, self.wnid, self.split, report, state.executor()
+    )
+    _send_serialised(examples, state.specs, emit)
+    return _result(report)
+
+  def describe(self) -> str:
+    return f'{self.origin} ({self.split} split)'
+
+
+@dataclasses.dataclass(frozen=True)
+class ValTask:
+  """The `test` or `test_blacklisted` examples among some val images."""
+
+  names: tuple[str, ...]
+  split: str
+
+  def __call__(self, state: WorkerState, emit: Callable[[Any], None]) -> TaskResult:
+    report = report_lib.BuildReport()
+    examples = generate.val_examples(
+        state.plan, list(self.names), self.split, report, state.executor()
+    )
+    _send_serialised(examples, state.specs, emit)
+    return _result(report)
+
+  def describe(self) -> str:
+    return (
+        f'{len(self.names)} val images {self.names[0]} .. {self.names[-1]}'
+        f' ({self.split} split)'
+    )
+
+
+class ClassCount(NamedTuple):
+  """How many images of a class go to each train split."""
+
+  train: int
+  validation: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CountTask:
+  """Lists one class (headers only) to count its train and validation images."""
+
+  wnid: str
+  origin: str
+
+  def __call__(self, state: WorkerState, emit: Callable[[Any], None]) -> ClassCount:
+    del emit
+    plan = state.plan
+    divided = selection_lib.split_class(
+        self.wnid, plan.reader.list_train_class(self.wnid).names,
+        plan.options.validation_fraction, plan.options.split_seed,
+        plan.selection, self.origin,
+    )
+    return ClassCount(len(divided.train), len(divided.validation))
+
+  def describe(self) -> str:
+    return f'{self.origin} (counting images)'
+
+
+def count_images(pool: WorkerPool, plan: generate.Plan) -> dict[str, int]:
+  """Images per split, for the progress display; lists classes on the pool.
+
+  Args:
+    pool: the workers.
+    plan: the build plan.
+
+  Returns:
+    Image count by split name.
+  """
+  reader = plan.reader
+  tasks = [CountTask(w, reader.class_origin(w)) for w in plan.train_wnids()]
+  totals = {
+      'train': 0,
+      'validation': 0,
+      **{split: len(plan.val_split_names(split)) for split in report_lib.VAL_SPLITS},
+  }
+  for kind, payload in pool.run(tasks):
+    if kind == 'done':
+      totals['train'] += payload.train
+      totals['validation'] += payload.validation
+  return totals
+
+
+def _tasks(plan: generate.Plan, split: str) -> Iterator[ClassTask | ValTask]:
+  reader = plan.reader
+  if split in report_lib.TRAIN_SPLITS:
+    for wnid in plan.train_wnids():
+      yield ClassTask(wnid, split, reader.class_origin(wnid))
+    return
+  names = plan.val_split_names(split)
+  for start in range(0, len(names), VAL_TASK_SIZE):
+    yield ValTask(tuple(names[start : start + VAL_TASK_SIZE]), split)
+
+
+def split_records(
+    pool: WorkerPool,
+    plan: generate.Plan,
+    split: str,
+    report: report_lib.BuildReport,
+    progress: progress_lib.Progress,
+) -> Iterator[tuple[str, bytes]]:
+  """The serialised examples of one split, built on the worker pool.
+
+  Args:
+    pool: the workers.
+    plan: the build plan.
+    split: the split's name.
+    report: where the tasks' counters go.
+    progress: advanced for every image written or skipped.
+
+  Yields:
+    `(key, tf.train.Example bytes)`, in no particular order.
+  """
+  skipped_key = (
+      report_lib.TRAIN_SKIPPED
+      if split in report_lib.TRAIN_SPLITS
+      else report_lib.VAL_SKIPPED
+  )
+  for kind, payload in pool.run(_tasks(plan, split)):
+    if kind == 'batch':
+      yield from payload.records
+      progress.advance(len(payload.records))
+    else:
+      report.merge(payload.counts, payload.skipped)
+      progress.advance(payload.counts.get(skipped_key, 0))

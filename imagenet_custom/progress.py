@@ -1,0 +1,121 @@
+"""One progress display for a whole build: images done of total, rate, ETA.
+
+TFDS shows a bar per split; a split of real ImageNet takes many minutes, so
+the build also shows the whole: on a terminal, one line rewritten in place;
+otherwise (logs, CI) a log line every `log_every` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import sys
+import threading
+import time
+from typing import TextIO
+
+from absl import logging
+
+
+def format_duration(seconds: float) -> str:
+  """`1 h 02 min`, `4 min 05 s` or `12 s`."""
+  seconds = int(round(seconds))
+  hours, rest = divmod(seconds, 3600)
+  minutes, secs = divmod(rest, 60)
+  if hours:
+    return f'{hours} h {minutes:02d} min'
+  if minutes:
+    return f'{minutes} min {secs:02d} s'
+  return f'{secs} s'
+
+
+def describe(done: int, total: int, elapsed: float) -> str:
+  """The progress line: done of total, percentage, rate and time left.
+
+  Args:
+    done: images done so far.
+    total: images in the whole build.
+    elapsed: seconds since the start.
+
+  Returns:
+    e.g. `imagenet_custom: 12,000 of 1,331,167 images (0.9%), 812 img/s,
+    ETA 27 min 09 s`.
+  """
+  percent = 100.0 * done / total if total else 100.0
+  line = f'imagenet_custom: {done:,} of {total:,} images ({percent:.1f}%)'
+  if elapsed > 0 and done:
+    rate = done / elapsed
+    line += f', {rate:,.0f} img/s'
+    if total > done:
+      line += f', ETA {format_duration((total - done) / rate)}'
+  return line
+
+
+class Progress:
+  """Counts images done across every split and shows it. Thread-safe."""
+
+  def __init__(
+      self,
+      total: int,
+      stream: TextIO | None = None,
+      clock: Callable[[], float] = time.monotonic,
+      interactive: bool | None = None,
+      log_every: float = 30.0,
+  ):
+    """Starts counting now.
+
+    Args:
+      total: images the build will write or skip.
+      stream: where the terminal line goes (default stderr).
+      clock: seconds, monotonic.
+      interactive: rewrite a line in place (default: when `stream` is a TTY);
+        otherwise log every `log_every` seconds.
+      log_every: seconds between log lines when not interactive.
+    """
+    self.total = total
+    self.done = 0
+    self._stream = stream or sys.stderr
+    self._clock = clock
+    self._start = clock()
+    self._interactive = (
+        self._stream.isatty() if interactive is None else interactive
+    )
+    self._every = 0.5 if self._interactive else log_every
+    self._last_shown = self._start
+    self._lock = threading.Lock()
+
+  def line(self) -> str:
+    """The current progress line."""
+    return describe(self.done, self.total, self._clock() - self._start)
+
+  def advance(self, images: int) -> None:
+    """Adds images done; shows the line if it is time to."""
+    if not images:
+      return
+    with self._lock:
+      self.done += images
+      now = self._clock()
+      if now - self._last_shown < self._every:
+        return
+      self._last_shown = now
+      self._show(self.line())
+
+  def _show(self, text: str) -> None:
+    if self._interactive:
+      self._stream.write('\r' + text + '\x1b[K')
+      self._stream.flush()
+    else:
+      logging.info('%s', text)
+
+  def finish(self) -> str:
+    """Shows and returns the final line (total time and mean rate)."""
+    elapsed = self._clock() - self._start
+    text = (
+        f'imagenet_custom: {self.done:,} images in {format_duration(elapsed)}'
+        + (f' ({self.done / elapsed:,.0f} img/s)' if elapsed > 0 else '')
+    )
+    if self._interactive:
+      self._stream.write('\r' + text + '\x1b[K\n')
+      self._stream.flush()
+    else:
+      logging.info('%s', text)
+    return text

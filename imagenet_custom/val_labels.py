@@ -1,0 +1,125 @@
+"""Val-label resolution: every source of val labels must agree.
+
+The label of an original val image can come from several files, depending on
+the layout and what lies beside it: the devkit's ground truth (ILSVRC2012 or
+ILSVRC2015), Kaggle's `LOC_val_solution.csv`, `val/<wnid>/` class folders,
+and the `<name>` of the val box annotations. Each reader gathers its sources
+(`Reader.val_metadata`); here they are checked against each other: an image
+gets a label only if every source that covers it gives the same WNID, and
+every val image must be covered by at least one source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from imagenet_custom import annotations
+from imagenet_custom import metadata
+from imagenet_custom import report as report_lib
+from imagenet_custom.errors import BadFileError
+from imagenet_custom.errors import InputError
+from imagenet_custom.readers.base import LabelSource
+from imagenet_custom.readers.base import Reader
+
+# How many disagreeing or unlabelled val images an error message lists.
+MAX_LISTED = 10
+XML_SOURCE_NAME = 'val box annotations (<name>)'
+
+
+def parse_val_annotations(
+    reader: Reader, skip_bad_files: bool, tally: report_lib.Tally
+) -> dict[int, annotations.Annotation]:
+  """Parses the val box annotations of a layout.
+
+  Args:
+    reader: the input layout.
+    skip_bad_files: skip (count and list) unreadable XMLs instead of raising.
+    tally: where skipped annotations are counted.
+
+  Returns:
+    The parsed annotations by val image number.
+
+  Raises:
+    BadFileError: an annotation cannot be read, unless skipping.
+  """
+  parsed = {}
+  for number, raw in reader.val_annotations().items():
+    try:
+      parsed[number] = annotations.parse_annotation(raw.data, raw.origin)
+    except BadFileError as e:
+      if not skip_bad_files:
+        raise
+      tally.add(report_lib.ANNOTATIONS_SKIPPED)
+      tally.skip(e.origin, e.problem)
+  return parsed
+
+
+def xml_label_source(
+    parsed: dict[int, annotations.Annotation],
+) -> LabelSource:
+  """Val labels from the val annotations' `<name>`s.
+
+  An annotation gives a label only when its objects name exactly one WNID;
+  `<name>`s that are not WNIDs (e.g. class names) are ignored.
+
+  Args:
+    parsed: val annotations by val image number.
+
+  Returns:
+    The label source, covering the images whose annotation names one WNID.
+  """
+  labels = {}
+  for number, annotation in parsed.items():
+    names = {n for n in annotations.annotation_label(annotation) if metadata.is_wnid(n)}
+    if len(names) == 1:
+      labels[number] = names.pop()
+  return LabelSource(XML_SOURCE_NAME, labels)
+
+
+def resolve_val_labels(
+    numbers: Iterable[int], sources: Iterable[LabelSource]
+) -> dict[int, str]:
+  """The label of each val image, checked across every source.
+
+  Args:
+    numbers: the val image numbers found.
+    sources: every label source; each may cover only some images.
+
+  Returns:
+    WNID by val number.
+
+  Raises:
+    InputError: an image has no label, sources disagree on one, or a label is
+      not one of the 1,000 WNIDs.
+  """
+  sources = list(sources)
+  labels, unlabelled, disagreements = {}, [], []
+  for number in sorted(numbers):
+    found = {s.name: s.labels[number] for s in sources if number in s.labels}
+    if not found:
+      unlabelled.append(number)
+    elif len(set(found.values())) > 1:
+      disagreements.append(
+          f'ILSVRC2012_val_{number:08d}: '
+          + ', '.join(f'{wnid} in {name}' for name, wnid in found.items())
+      )
+    else:
+      labels[number] = next(iter(found.values()))
+  if disagreements:
+    raise InputError(
+        f'Val label sources disagree on {len(disagreements)} images:\n  '
+        + '\n  '.join(disagreements[:MAX_LISTED])
+        + '\nOne of these files is wrong or from another ImageNet release;'
+        ' remove it from the manual dir or replace it with the original.'
+    )
+  if unlabelled:
+    listed = ', '.join(f'ILSVRC2012_val_{n:08d}' for n in unlabelled[:MAX_LISTED])
+    raise InputError(
+        f'{len(unlabelled)} val images have no label in any source'
+        f' ({", ".join(s.name for s in sources) or "no label source found"}):'
+        f' {listed}. Provide the devkit ground truth or LOC_val_solution.csv'
+        ' covering all val images.'
+    )
+  for wnid in set(labels.values()):
+    metadata.check_known_wnid(wnid, 'val labels')
+  return labels

@@ -1,0 +1,358 @@
+"""Tests for imagenet_custom.generate: the plan, examples and split selection."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Collection, Iterator
+import dataclasses
+import io
+import pathlib
+
+import numpy as np
+from PIL import Image
+import pytest
+
+import imagenet_custom
+from imagenet_custom import generate
+from imagenet_custom import images
+from imagenet_custom import metadata
+from imagenet_custom import readers
+from imagenet_custom import report as report_lib
+from imagenet_custom import splits
+from imagenet_custom.errors import BadFileError
+from imagenet_custom.errors import InputError
+from imagenet_custom.readers.base import ImageSource
+from imagenet_custom.readers.base import LabelSource
+from imagenet_custom.readers.base import Listing
+from imagenet_custom.readers.base import RawFile
+from imagenet_custom.readers.base import Reader
+from imagenet_custom.readers.base import ValMetadata
+from conftest import DUMMY, LAYOUTS
+
+PACKAGE = pathlib.Path(generate.__file__).parent
+TENCH = 'n01440764'
+GOLDFISH = 'n01443537'
+
+
+def _image(image_format: str = 'JPEG', size: tuple[int, int] = (40, 30)) -> bytes:
+  buffer = io.BytesIO()
+  Image.new('RGB', size, (200, 100, 50)).save(buffer, format=image_format)
+  return buffer.getvalue()
+
+
+def _xml(name: str, box: tuple[int, int, int, int] = (4, 3, 20, 15)) -> bytes:
+  xmin, ymin, xmax, ymax = box
+  return (
+      '<annotation><size><width>40</width><height>30</height></size>'
+      f'<object><name>{name}</name><bndbox><xmin>{xmin}</xmin><ymin>{ymin}</ymin>'
+      f'<xmax>{xmax}</xmax><ymax>{ymax}</ymax></bndbox></object></annotation>'
+  ).encode()
+
+
+def _val_name(number: int) -> str:
+  return f'ILSVRC2012_val_{number:08d}.JPEG'
+
+
+class FakeReader(Reader):
+  """A layout held in memory; records which images are read."""
+
+  layout = 'fake'
+
+  def __init__(
+      self,
+      train: dict[str, dict[str, bytes]],
+      val: dict[str, bytes],
+      labels: dict[int, str],
+      blacklist: frozenset[int] | None = frozenset(),
+      train_xml: dict[str, dict[str, RawFile]] | None = None,
+      val_xml: dict[int, RawFile] | None = None,
+      junk: tuple[str, ...] = (),
+  ):
+    super().__init__(pathlib.Path('/fake'))
+    self.train = train
+    self.val = val
+    self.labels = labels
+    self.blacklist = blacklist
+    self.train_xml = train_xml or {}
+    self.val_xml = val_xml or {}
+    self.junk = junk
+    self.read: list[str] = []
+
+  @classmethod
+  def detect(cls, root) -> bool:
+    del root
+    return False
+
+  def sources(self) -> dict[str, str]:
+    return {'train images': 'memory', 'val images': 'memory'}
+
+  def train_classes(self) -> Listing:
+    return Listing(tuple(self.train), self.junk)
+
+  def class_origin(self, wnid: str) -> str:
+    return f'fake/{wnid}'
+
+  def list_train_class(self, wnid: str) -> Listing:
+    return Listing(tuple(self.train[wnid]), ())
+
+  def _source(self, name: str, data: bytes, origin: str) -> ImageSource:
+    def read() -> bytes:
+      self.read.append(name)
+      return data
+    return ImageSource(name, origin, read)
+
+  def read_train_class(
+      self, wnid: str, names: Collection[str]
+  ) -> Iterator[ImageSource]:
+    for name, data in self.train[wnid].items():
+      if name in names:
+        yield self._source(name, data, f'fake/{wnid}/{name}')
+
+  def train_annotations(self, wnid: str) -> dict[str, RawFile]:
+    return self.train_xml.get(wnid, {})
+
+  def annotation_counts(self) -> dict[str, int]:
+    return {wnid: len(found) for wnid, found in self.train_xml.items()}
+
+  def list_val(self) -> Listing:
+    return Listing(tuple(self.val), ('.DS_Store',))
+
+  def read_val(self, names: Collection[str]) -> Iterator[ImageSource]:
+    for name, data in self.val.items():
+      if name in names:
+        yield self._source(name, data, f'fake/val/{name}')
+
+  def val_annotations(self) -> dict[int, RawFile]:
+    return self.val_xml
+
+  def val_metadata(self) -> ValMetadata:
+    return ValMetadata(
+        (LabelSource('fake labels', self.labels),),
+        self.blacklist,
+        {TENCH: 'tench'},
+    )
+
+
+def _fake(**overrides) -> FakeReader:
+  jpeg = _image()
+  arguments = dict(
+      train={
+          TENCH: {f'{TENCH}_{i}.JPEG': jpeg for i in range(1, 11)},
+          GOLDFISH: {f'{GOLDFISH}_{i}.JPEG': jpeg for i in range(1, 4)},
+      },
+      val={_val_name(n): jpeg for n in (1, 2, 3, 4)},
+      labels={1: TENCH, 2: GOLDFISH, 3: TENCH, 4: GOLDFISH, 9: TENCH},
+      blacklist=frozenset({2, 7}),
+  )
+  arguments.update(overrides)
+  return FakeReader(**arguments)
+
+
+def test_make_plan_labels_splits_and_counts_the_val_set():
+  reader = _fake(
+      val_xml={
+          3: RawFile('ILSVRC2012_val_00000003.xml', 'x3', _xml(TENCH)),
+          8: RawFile('ILSVRC2012_val_00000008.xml', 'x8', _xml(TENCH)),
+      },
+      train_xml={'n01484850': {'n01484850_1': RawFile('a.xml', 'a', _xml('n01484850'))}},
+      junk=('Thumbs.db',),
+  )
+  report = report_lib.BuildReport()
+  plan = generate.make_plan(reader, generate.Options(), report)
+  assert plan.val_names == {n: _val_name(n) for n in (1, 2, 3, 4)}
+  assert plan.val_labels == {1: TENCH, 2: GOLDFISH, 3: TENCH, 4: GOLDFISH}
+  # Only blacklisted images that exist count.
+  assert plan.blacklist == frozenset({2})
+  assert plan.val_split_names('test') == [_val_name(n) for n in (1, 3, 4)]
+  assert plan.val_split_names('test_blacklisted') == [_val_name(2)]
+  assert list(plan.val_annotations) == [3, 8]
+  assert plan.class_names[TENCH] == 'tench'
+  assert plan.class_names[GOLDFISH] == GOLDFISH  # No name: the WNID.
+  assert len(plan.class_names) == metadata.NUM_CLASSES
+  assert dict(report.counts) == {
+      report_lib.VAL_READ: 4,
+      report_lib.SOURCE_PREFIX + 'fake val': 4,
+      report_lib.BLACKLISTED: 1,
+      report_lib.JUNK_IGNORED: 2,  # .DS_Store beside val, Thumbs.db beside train.
+      # Val image 8 has no image, nor has the class n01484850.
+      report_lib.ANNOTATIONS_WITHOUT_IMAGE: 2,
+  }
+
+
+def test_make_plan_without_blacklist_puts_all_val_images_in_test():
+  plan = generate.make_plan(_fake(blacklist=None), generate.Options(), report_lib.BuildReport())
+  assert plan.blacklist == frozenset()
+  assert len(plan.val_split_names('test')) == 4
+  assert plan.val_split_names('test_blacklisted') == []
+  with pytest.raises(ValueError, match="'train' is not a split of val images"):
+    plan.val_split_names('train')
+
+
+def test_make_plan_refuses_a_misnamed_val_image():
+  reader = _fake(val={'photo.JPEG': _image()})
+  with pytest.raises(InputError, match="'photo.JPEG' is not a val image name"):
+    generate.make_plan(reader, generate.Options(), report_lib.BuildReport())
+
+
+def test_make_plan_checks_val_labels_against_the_xml_names():
+  reader = _fake(val_xml={1: RawFile('x.xml', 'x1', _xml(GOLDFISH))})
+  with pytest.raises(InputError, match='disagree on 1 images'):
+    generate.make_plan(reader, generate.Options(), report_lib.BuildReport())
+  assert reader.read == []  # Before any image is read.
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_make_plan_on_the_dummy_data(layout, manifest):
+  report = report_lib.BuildReport()
+  plan = generate.make_plan(readers.find_reader(DUMMY / layout), generate.Options(), report)
+  val_images = [i for i in manifest['images'] if i['val_index'] is not None]
+  assert plan.val_labels == {i['val_index']: i['wnid'] for i in val_images}
+  assert plan.blacklist == {i['val_index'] for i in val_images if i['blacklisted']}
+  assert len(plan.val_split_names('test_blacklisted')) == manifest['counts']['num_val_blacklisted']
+  assert report.counts[report_lib.VAL_READ] == manifest['counts']['num_val_images']
+  assert plan.class_names == manifest['class_names']
+
+
+def test_kept_image_keeps_its_bytes_and_gets_boxes():
+  data = _image()
+  source = ImageSource(f'{TENCH}_1.JPEG', 'origin', lambda: data)
+  outcome = generate.make_example(
+      source, TENCH, RawFile('a.xml', 'a', _xml(TENCH)), False, report_lib.TRAIN_SKIPPED
+  )
+  assert outcome.key == f'{TENCH}_1.JPEG' and outcome.skipped is None
+  example = outcome.example
+  assert example['image'] == data
+  assert (example['label'], example['file_name']) == (TENCH, f'{TENCH}_1.JPEG')
+  np.testing.assert_allclose(example['bboxes'], [[0.1, 0.1, 0.5, 0.5]])
+  assert outcome.counts[report_lib.ANNOTATIONS_USED] == 1
+  assert outcome.counts[report_lib.BOXES_KEPT] == 1
+  assert not any(k.startswith(report_lib.REENCODED_PREFIX) for k in outcome.counts)
+
+
+def test_image_without_annotation_has_no_boxes_and_png_is_reencoded():
+  source = ImageSource('a.JPEG', 'origin', lambda: _image('PNG'))
+  outcome = generate.make_example(source, TENCH, None, False, report_lib.TRAIN_SKIPPED)
+  assert outcome.example['bboxes'].shape == (0, 4)
+  assert outcome.example['image'][:2] == b'\xff\xd8'
+  assert outcome.counts == {report_lib.REENCODED_PREFIX + images.Fix.NOT_JPEG.value: 1}
+
+
+def test_bad_image_raises_unless_skipped_then_is_counted():
+  source = ImageSource('bad.JPEG', 'fake/bad.JPEG', lambda: b'not an image')
+  with pytest.raises(BadFileError, match='fake/bad.JPEG'):
+    generate.make_example(source, TENCH, None, False, report_lib.VAL_SKIPPED)
+  outcome = generate.make_example(source, TENCH, None, True, report_lib.VAL_SKIPPED)
+  assert outcome.example is None
+  assert outcome.counts == {report_lib.VAL_SKIPPED: 1}
+  assert outcome.skipped[0] == 'fake/bad.JPEG'
+  report = report_lib.BuildReport()
+  generate.tally_outcome(outcome, 'test', report)
+  assert dict(report.counts) == {report_lib.VAL_SKIPPED: 1}
+  assert report.skipped == [f'fake/bad.JPEG: {outcome.skipped[1]}']
+
+
+def test_bad_annotation_raises_unless_skipped_then_the_image_is_kept():
+  source = ImageSource('a.JPEG', 'origin', _image)
+  broken = RawFile('a.xml', 'fake/a.xml', b'<annotation')
+  with pytest.raises(BadFileError, match='fake/a.xml'):
+    generate.make_example(source, TENCH, broken, False, report_lib.TRAIN_SKIPPED)
+  outcome = generate.make_example(source, TENCH, broken, True, report_lib.TRAIN_SKIPPED)
+  assert outcome.example['bboxes'].shape == (0, 4)
+  assert outcome.counts == {report_lib.ANNOTATIONS_SKIPPED: 1}
+  assert outcome.skipped[0] == 'fake/a.xml'
+
+
+def test_class_examples_split_by_hash_and_read_only_their_images():
+  reader = _fake()
+  options = generate.Options(validation_fraction=0.3, split_seed='s')
+  plan = generate.make_plan(reader, options, report_lib.BuildReport())
+  names = list(reader.train[TENCH])
+  expected_validation = splits.select_validation(names, 0.3, 's')
+  report = report_lib.BuildReport()
+  train = dict(generate.class_examples(plan, TENCH, 'train', report))
+  assert reader.read == [n for n in names if n not in expected_validation]
+  reader.read.clear()
+  validation = dict(generate.class_examples(plan, TENCH, 'validation', report))
+  assert reader.read == [n for n in names if n in expected_validation]
+  assert set(validation) == expected_validation and len(validation) == 3
+  assert set(train) | set(validation) == set(names)
+  assert all(example['label'] == TENCH for example in train.values())
+  # Only the train pass accounts for the class's images.
+  assert report.counts[report_lib.TRAIN_READ] == 10
+  assert report.written('train') == 7 and report.written('validation') == 3
+  assert not report.imbalances()
+
+
+def test_class_examples_skip_bad_images_when_asked():
+  jpeg = _image()
+  train = {TENCH: {f'{TENCH}_{i}.JPEG': jpeg for i in range(1, 5)}}
+  train[TENCH][f'{TENCH}_2.JPEG'] = b'broken'
+  reader = _fake(train=train)
+  plan = generate.make_plan(
+      reader, generate.Options(0.0, 's', skip_bad_files=True), report_lib.BuildReport()
+  )
+  report = report_lib.BuildReport()
+  written = dict(generate.class_examples(plan, TENCH, 'train', report))
+  assert sorted(written) == [f'{TENCH}_{i}.JPEG' for i in (1, 3, 4)]
+  assert report.counts[report_lib.TRAIN_SKIPPED] == 1
+  assert report.skipped[0].startswith(f'fake/{TENCH}/{TENCH}_2.JPEG: ')
+  assert not report.imbalances()
+
+
+def test_options_from_config_copies_each_field_by_name():
+  config = imagenet_custom.ImagenetCustomConfig(
+      name='custom', validation_fraction=0.1, split_seed='x', skip_bad_files=True,
+      num_threads=3,
+  )
+  assert generate.Options.from_config(config) == generate.Options(0.1, 'x', True)
+  # One home for the defaults: the config's are the options'.
+  default = imagenet_custom.ImagenetCustomConfig(name='default')
+  assert generate.Options.from_config(default) == generate.Options()
+  config_fields = {f.name for f in dataclasses.fields(imagenet_custom.ImagenetCustomConfig)}
+  assert {f.name for f in dataclasses.fields(generate.Options)} <= config_fields
+
+
+def _package_imports(module: str) -> set[str]:
+  """Modules imported at module level by `module` and, within the package, by those."""
+  seen, todo, found = set(), [module], set()
+  while todo:
+    name = todo.pop()
+    if name in seen:
+      continue
+    seen.add(name)
+    relative = name.split('.')[1:]
+    path = PACKAGE.joinpath(*relative).with_suffix('.py')
+    if not path.exists():
+      path = PACKAGE.joinpath(*relative, '__init__.py')
+    for node in ast.parse(path.read_text()).body:
+      if isinstance(node, ast.Import):
+        imported = [alias.name for alias in node.names]
+      elif isinstance(node, ast.ImportFrom):
+        imported = [node.module] + [f'{node.module}.{a.name}' for a in node.names]
+      else:
+        continue
+      for name_imported in imported:
+        found.add(name_imported)
+        if name_imported.startswith('imagenet_custom.'):
+          candidate = PACKAGE.joinpath(*name_imported.split('.')[1:])
+          if candidate.with_suffix('.py').exists() or (candidate / '__init__.py').exists():
+            todo.append(name_imported)
+  return found
+
+
+@pytest.mark.parametrize(
+    'module, imported_indirectly',
+    [
+        ('imagenet_custom.generate', 'lxml'),  # Through annotations.
+        ('imagenet_custom.readers', 'imagenet_custom.tario'),  # Through archives.
+    ],
+)
+def test_generation_imports_neither_tensorflow_nor_tfds(module, imported_indirectly):
+  # Worker processes unpickle plans and options without loading TensorFlow.
+  imported = _package_imports(module)
+  assert imported_indirectly in imported  # The walk follows package imports.
+  heavy = {
+      name for name in imported
+      if name.split('.')[0] in ('tensorflow', 'tensorflow_datasets', 'apache_beam')
+  }
+  assert not heavy

@@ -1,0 +1,160 @@
+"""The plain build on worker processes: same shards for any worker count,
+dead workers and Ctrl-C end the build cleanly, a rerun gives identical shards."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from imagenet_custom import metadata
+from conftest import DUMMY, REPO, build
+
+TFDS = str(pathlib.Path(sys.executable).parent / 'tfds')
+# Copies of each dummy train image in the larger input, so that a build runs
+# long enough (several seconds) for a test to act on its workers.
+COPIES = 60
+
+
+def _shards(data_dir: pathlib.Path) -> dict[str, bytes]:
+  version_dir = next(data_dir.glob('imagenet_custom/*/*/dataset_info.json')).parent
+  return {p.name: p.read_bytes() for p in version_dir.iterdir() if '.tfrecord' in p.name}
+
+
+def _env() -> dict[str, str]:
+  env = dict(os.environ)
+  env['PYTHONPATH'] = os.pathsep.join([str(REPO), env.get('PYTHONPATH', '')])
+  return env
+
+
+@pytest.fixture(scope='module')
+def default_shards(tmp_path_factory) -> dict[str, bytes]:
+  out = tmp_path_factory.mktemp('default')
+  build(DUMMY / 'archives', out)
+  return _shards(out)
+
+
+@pytest.mark.parametrize('num_workers', [1, 2, 4])
+def test_shards_are_byte_identical_for_any_worker_count(num_workers, default_shards, tmp_path):
+  build(DUMMY / 'archives', tmp_path, num_workers=num_workers)
+  assert _shards(tmp_path) == default_shards
+
+
+@pytest.fixture(scope='module')
+def larger_input(tmp_path_factory) -> pathlib.Path:
+  """The dummy folders layout with each train image linked COPIES times."""
+  root = tmp_path_factory.mktemp('larger')
+  source = DUMMY / 'folders'
+  for entry in source.iterdir():
+    if entry.name != 'train':
+      os.symlink(entry, root / entry.name)
+  for image in (source / 'train').glob('n*/n*_*.*'):
+    target = root / 'train' / image.parent.name
+    target.mkdir(parents=True, exist_ok=True)
+    stem, suffix = image.name.rsplit('.', 1)
+    wnid, number = stem.split('_')
+    for copy in range(COPIES):
+      os.link(image, target / f'{wnid}_{int(number) * 100 + copy}.{suffix}')
+  return root
+
+
+def _worker_pids(parent: int) -> list[int]:
+  """Build workers (children running _worker_main.py) of a process."""
+  pids = []
+  for entry in pathlib.Path('/proc').iterdir():
+    if not entry.name.isdigit():
+      continue
+    try:
+      cmdline = (entry / 'cmdline').read_bytes()
+      stat = (entry / 'stat').read_text()
+    except OSError:
+      continue
+    ppid = int(stat.rsplit(')', 1)[1].split()[1])
+    if ppid == parent and b'_worker_main.py' in cmdline:
+      pids.append(int(entry.name))
+  return pids
+
+
+def _start_build(manual_dir: pathlib.Path, data_dir: pathlib.Path) -> subprocess.Popen[str]:
+  return subprocess.Popen(
+      [TFDS, 'build', 'imagenet_custom', f'--manual_dir={manual_dir}',
+       f'--data_dir={data_dir}', '--config={"name": "w2", "num_workers": 2}'],
+      cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+      text=True, start_new_session=True,
+  )
+
+
+def _wait_for_workers(process: subprocess.Popen[str], count: int) -> list[int]:
+  deadline = time.monotonic() + 300
+  while time.monotonic() < deadline:
+    assert process.poll() is None, process.communicate()[0][-3000:]
+    pids = _worker_pids(process.pid)
+    if len(pids) >= count:
+      return pids
+    time.sleep(0.02)
+  raise AssertionError('the build started no workers')
+
+
+def _gone(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return True
+  return pathlib.Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] == 'Z'
+
+
+def _finished_datasets(data_dir: pathlib.Path) -> list[pathlib.Path]:
+  return [
+      p for p in data_dir.glob('imagenet_custom/*/*/dataset_info.json')
+      if 'incomplete' not in str(p)
+  ]
+
+
+def test_a_killed_worker_ends_the_build_and_a_rerun_gives_identical_shards(larger_input, tmp_path):
+  process = _start_build(larger_input, tmp_path / 'out')
+  victim = _wait_for_workers(process, 2)[0]
+  os.kill(victim, signal.SIGKILL)
+  output, _ = process.communicate(timeout=300)
+  assert process.returncode != 0
+  assert f'(pid {victim}) was killed by SIGKILL' in output, output[-3000:]
+  assert 'No dataset was written' in output
+  assert not _finished_datasets(tmp_path / 'out')
+
+  rerun = _start_build(larger_input, tmp_path / 'out')
+  assert rerun.wait(timeout=600) == 0, rerun.communicate()[0][-3000:]
+  fresh = _start_build(larger_input, tmp_path / 'fresh')
+  assert fresh.wait(timeout=600) == 0
+  assert _shards(tmp_path / 'out') == _shards(tmp_path / 'fresh')
+  examples = sum(1 for _ in (larger_input / 'train').glob('*/*.JPEG'))
+  assert examples == 41 * COPIES
+
+
+def test_ctrl_c_stops_the_build_and_every_worker(larger_input, tmp_path):
+  process = _start_build(larger_input, tmp_path)
+  pids = _wait_for_workers(process, 2)
+  started = time.monotonic()
+  os.killpg(process.pid, signal.SIGINT)  # What Ctrl-C in a terminal sends.
+  output, _ = process.communicate(timeout=60)
+  assert time.monotonic() - started < 30
+  assert process.returncode != 0
+  assert 'KeyboardInterrupt' in output
+  deadline = time.monotonic() + 10
+  while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+    time.sleep(0.05)
+  assert all(_gone(pid) for pid in pids), 'orphan workers left'
+  assert not _finished_datasets(tmp_path)
+
+
+def test_progress_line_counts_every_image(larger_input, tmp_path):
+  process = _start_build(larger_input, tmp_path)
+  output, _ = process.communicate(timeout=600)
+  assert process.returncode == 0, output[-3000:]
+  total = 41 * COPIES + 24
+  assert f'imagenet_custom: {total:,} images in' in output
+  assert 'Images per split:' in output

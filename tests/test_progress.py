@@ -1,0 +1,59 @@
+"""The whole-build progress line."""
+
+from __future__ import annotations
+
+import io
+
+from imagenet_custom import progress
+
+
+def test_durations():
+  assert progress.format_duration(12.4) == '12 s'
+  assert progress.format_duration(245) == '4 min 05 s'
+  assert progress.format_duration(3720) == '1 h 02 min'
+
+
+def test_line_has_done_total_rate_and_eta():
+  line = progress.describe(12_000, 1_331_167, 15.0)
+  assert line == (
+      'imagenet_custom: 12,000 of 1,331,167 images (0.9%), 800 img/s,'
+      ' ETA 27 min 29 s'
+  )
+  assert progress.describe(0, 10, 0.0) == 'imagenet_custom: 0 of 10 images (0.0%)'
+  assert progress.describe(10, 10, 2.0) == 'imagenet_custom: 10 of 10 images (100.0%), 5 img/s'
+
+
+class _Clock:
+  def __init__(self) -> None:
+    self.now = 100.0
+
+  def __call__(self) -> float:
+    return self.now
+
+
+def test_terminal_line_is_rewritten_at_most_twice_a_second():
+  clock, stream = _Clock(), io.StringIO()
+  shown = progress.Progress(1000, stream=stream, clock=clock, interactive=True)
+  clock.now += 0.2
+  shown.advance(100)  # Too soon after the start: not shown.
+  assert stream.getvalue() == ''
+  clock.now += 0.4
+  shown.advance(100)
+  assert stream.getvalue() == '\rimagenet_custom: 200 of 1,000 images (20.0%), 333 img/s, ETA 2 s\x1b[K'
+  clock.now += 1.4
+  assert shown.finish() == 'imagenet_custom: 200 images in 2 s (100 img/s)'
+  assert stream.getvalue().endswith('\rimagenet_custom: 200 images in 2 s (100 img/s)\x1b[K\n')
+
+
+def test_logs_periodically_when_not_a_terminal(monkeypatch):
+  logged = []
+  monkeypatch.setattr(progress.logging, 'info', lambda fmt, text: logged.append(text))
+  clock = _Clock()
+  shown = progress.Progress(50, stream=io.StringIO(), clock=clock, interactive=False, log_every=30)
+  for _ in range(10):
+    clock.now += 5
+    shown.advance(5)
+  assert logged == [
+      'imagenet_custom: 30 of 50 images (60.0%), 1 img/s, ETA 20 s',
+  ]
+  assert shown.done == 50

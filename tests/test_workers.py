@@ -1,0 +1,113 @@
+"""The worker pool: results, errors, dead workers, no orphans."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+
+import pytest
+
+from imagenet_custom import workers
+from imagenet_custom.errors import BadFileError
+import worker_tasks
+
+TESTS = pathlib.Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True)
+def _tasks_importable_in_workers(monkeypatch):
+  monkeypatch.setenv(
+      'PYTHONPATH', os.pathsep.join([str(TESTS), os.environ.get('PYTHONPATH', '')])
+  )
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  # A zombie is gone for our purposes only once reaped; the pool waits.
+  return True
+
+
+def test_batches_and_results_come_back_for_every_task():
+  tasks = [worker_tasks.Echo(f't{i}') for i in range(7)]
+  with workers.WorkerPool(2, state='shared') as pool:
+    messages = list(pool.run(tasks))
+    again = list(pool.run([worker_tasks.Echo('later', batches=1)]))
+  batches = [p for kind, p in messages if kind == 'batch']
+  done = [p for kind, p in messages if kind == 'done']
+  assert sorted(batches) == sorted((f't{i}', b, 'shared') for i in range(7) for b in range(3))
+  assert sorted(name for name, _ in done) == [f't{i}' for i in range(7)]
+  assert len({pid for _, pid in done}) == 2  # Both workers took tasks.
+  # Each task's batches arrive in the order it emitted them.
+  for i in range(7):
+    assert [b for name, b, _ in batches if name == f't{i}'] == [0, 1, 2]
+  assert [kind for kind, _ in again] == ['batch', 'done']
+
+
+def test_an_error_in_a_task_comes_back_as_itself_and_closes_the_pool():
+  pool = workers.WorkerPool(2, state=None)
+  with pytest.raises(BadFileError) as error:
+    list(pool.run([worker_tasks.Echo('a'), worker_tasks.RaiseBadFile()]))
+  assert error.value.origin == 'ILSVRC2012_img_val.tar:ILSVRC2012_val_00000007.JPEG'
+  assert 'JPEG does not decode' in str(error.value)
+  assert not any(_alive(pid) for pid in pool.pids)
+
+
+def test_an_unpicklable_error_comes_back_as_text():
+  with workers.WorkerPool(1, state=None) as pool:
+    with pytest.raises(workers.WorkerError, match=r'(?s)_Unpicklable: holds a lock'):
+      list(pool.run([worker_tasks.RaiseUnpicklable()]))
+
+
+@pytest.mark.parametrize('signal_number, said', [
+    (signal.SIGKILL, 'was killed by SIGKILL (the out-of-memory killer sends it)'),
+    (signal.SIGSEGV, 'was killed by SIGSEGV'),
+])
+def test_a_worker_that_dies_names_its_task_and_no_worker_is_left(signal_number, said):
+  pool = workers.WorkerPool(2, state=None)
+  tasks = [worker_tasks.Echo('a'), worker_tasks.Die(signal_number), worker_tasks.Echo('b')]
+  with pytest.raises(workers.WorkerDiedError) as error:
+    list(pool.run(tasks))
+  message = str(error.value)
+  assert said in message
+  assert 'ILSVRC2012_img_train.tar:n01440764.tar' in message
+  assert 'No dataset was written' in message and 'num_workers' in message
+  assert not any(_alive(pid) for pid in pool.pids)
+
+
+def test_workers_do_not_import_tensorflow():
+  with workers.WorkerPool(1, state=None) as pool:
+    [(_, modules)] = [m for m in pool.run([worker_tasks.Modules()]) if m[0] == 'done']
+  assert modules == {
+      'tensorflow': False,
+      'tensorflow_datasets': False,
+      'imagenet_custom.imagenet_custom_dataset_builder': False,
+  }
+
+
+def test_printing_in_a_worker_does_not_break_the_protocol(capfd):
+  with workers.WorkerPool(1, state=None) as pool:
+    messages = list(pool.run([worker_tasks.Chatty()]))
+  assert messages == [('batch', 'after printing'), ('done', 'ok')]
+  assert 'some library printing to stdout' in capfd.readouterr().err
+
+
+def test_closing_kills_every_worker_and_a_closed_pool_refuses_work():
+  pool = workers.WorkerPool(3, state=None)
+  pids = pool.pids
+  assert len(pids) == 3 and all(_alive(pid) for pid in pids)
+  pool.close()
+  assert not any(_alive(pid) for pid in pids)
+  with pytest.raises(RuntimeError, match='closed'):
+    list(pool.run([worker_tasks.Echo('x')]))
+
+
+def test_an_abandoned_run_closes_the_pool():
+  pool = workers.WorkerPool(2, state=None)
+  run = pool.run([worker_tasks.Echo(f't{i}', batches=50) for i in range(4)])
+  next(run)
+  run.close()  # The consumer stopped (e.g. TFDS raised on another example).
+  assert not any(_alive(pid) for pid in pool.pids)
