@@ -41,6 +41,8 @@ from imagenet_custom import metadata
 from imagenet_custom import tario
 from imagenet_custom.readers import devkit
 from imagenet_custom.readers import kaggle
+from imagenet_custom.readers import kaggle_zip
+from imagenet_custom.readers.zip_tree import ZipTree
 from imagenet_custom.errors import InputError
 
 COLUMNS = ('index', 'wnid', 'ilsvrc2012_id', 'tf_slim_index', 'name')
@@ -97,7 +99,7 @@ def read_devkit_facts(manual_dir: epath.PathLike) -> DevkitFacts:
   """Reads ILSVRC IDs and class names from the devkit files in a manual dir.
 
   Looked for, first found wins: `ILSVRC2012_devkit_t12.tar.gz` (its
-  `meta.mat`), the Kaggle tree's `ILSVRC/devkit/data/map_clsloc.txt`, a
+  `meta.mat`), the Kaggle tree's (or zip's) `ILSVRC/devkit/data/map_clsloc.txt`, a
   `map_clsloc.txt` in the folder. Names from `LOC_synset_mapping.txt` when
   present (Kaggle's first names), else from the devkit.
 
@@ -108,13 +110,16 @@ def read_devkit_facts(manual_dir: epath.PathLike) -> DevkitFacts:
     The facts found; empty tables when there is no devkit.
   """
   root = epath.Path(manual_dir)
+  # The Kaggle zip holds the same files as the Kaggle tree (`readers/kaggle_zip.py`).
+  trees: list[Any] = [root]
+  if (root / kaggle_zip.KAGGLE_ZIP).exists():
+    trees.append(ZipTree(root / kaggle_zip.KAGGLE_ZIP))
   synsets: dict[int, metadata.Synset] = {}
   sources = []
-  for candidate in (
-      root / devkit.DEVKIT_2012,
-      root / kaggle.DEVKIT_DIR / devkit.MAP_CLSLOC,
-      root / devkit.MAP_CLSLOC,
-  ):
+  candidates = [root / devkit.DEVKIT_2012]
+  candidates += [tree / kaggle.DEVKIT_DIR / devkit.MAP_CLSLOC for tree in trees]
+  candidates.append(root / devkit.MAP_CLSLOC)
+  for candidate in candidates:
     if not candidate.exists():
       continue
     if candidate.name == devkit.DEVKIT_2012:
@@ -125,10 +130,12 @@ def read_devkit_facts(manual_dir: epath.PathLike) -> DevkitFacts:
     break
   ids = {synset.wnid: synset.ilsvrc_id for synset in synsets.values()}
   names = {synset.wnid: synset.name for synset in synsets.values()}
-  mapping = root / devkit.LOC_SYNSET_MAPPING
-  if mapping.exists():
-    names = devkit.load_synset_mapping(mapping)
-    sources.append(str(mapping))
+  for tree in trees:
+    mapping = tree / devkit.LOC_SYNSET_MAPPING
+    if mapping.exists():
+      names = devkit.load_synset_mapping(mapping)
+      sources.append(str(mapping))
+      break
   return DevkitFacts(ids, names, tuple(sources))
 
 

@@ -19,12 +19,14 @@ from imagenet_custom.errors import InputError
 from imagenet_custom.readers import archives
 from imagenet_custom.readers import folders
 from imagenet_custom.readers import kaggle
+from imagenet_custom.readers import kaggle_zip
 from imagenet_custom.readers.base import Reader
 
 # The layout registry.
 READERS: tuple[type[Reader], ...] = (
     archives.ArchiveReader,
     kaggle.KaggleReader,
+    kaggle_zip.KaggleZipReader,
     folders.FolderReader,
 )
 
