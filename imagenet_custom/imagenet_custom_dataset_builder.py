@@ -159,6 +159,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     )
     self.info.metadata['selection'] = self._plan.selection.to_metadata()
     self.info.metadata['evaluation_only'] = not self._plan.train_built
+    self.info.metadata['face_blurred'] = self._plan.reader.face_blurred
     if self.builder_config.real_labels:
       self.info.metadata['real_labels'] = self.builder_config.real_labels
     logging.info('%s', self._report.format())
@@ -195,6 +196,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           f'{config.classes}: none of its classes has train images in'
           f' {reader.root}. Check the class list against your download.'
       )
+    self._note_missing_images(reader)
     if not self._plan.train_built:
       note = (
           f'evaluation-only build: no train images in {reader.root}, so train'
@@ -208,6 +210,25 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         split: self._generate_examples(self._plan, split)
         for split in self._nonempty_splits(self._plan)
     }
+
+  def _note_missing_images(self, reader: readers.Reader) -> None:
+    """Counts the images the layout's reference lists name but the input lacks."""
+    assert self._report is not None
+    missing = reader.missing_images()
+    if missing:
+      self._report.add(report_lib.IMAGES_MISSING, len(missing))
+      listed = ', '.join(missing[:10]) + (', ...' if len(missing) > 10 else '')
+      note = (
+          f'{len(missing)} images of the original release are not in'
+          f' {reader.root} ({listed}); the dataset is built without them.'
+      )
+      logging.warning('%s', note)
+      self._report.notes.append(note)
+    if reader.face_blurred and 'train reference list' not in reader.sources():
+      self._report.notes.append(
+          'missing face-blurred train images were not counted: put the'
+          ' Kaggle download\'s train_cls.txt in the manual dir to count them.'
+      )
 
   def _start_pool(self, plan: generate.Plan) -> None:
     """Starts the worker processes and counts the images for the progress line."""

@@ -31,6 +31,9 @@ BLACKLISTED = 'val_images_blacklisted'
 # Left out by the config's `train_subset` and `classes` (see selection.py).
 TRAIN_NOT_IN_SUBSET = 'train_images_not_in_subset'
 VAL_OUTSIDE_CLASSES = 'val_images_outside_classes'
+# Named by the layout's reference lists but not in the input (e.g. originals
+# with no face-blurred version); never read, so outside the balance.
+IMAGES_MISSING = 'images_missing_from_input'
 
 
 class Tally(Protocol):
@@ -168,6 +171,10 @@ class BuildReport:
         f' {c[ANNOTATIONS_WITHOUT_IMAGE]}, skipped {c[ANNOTATIONS_SKIPPED]}'
     )
     lines.append(f'  junk files ignored: {c[JUNK_IGNORED]}')
+    if c[IMAGES_MISSING]:
+      lines.append(
+          f'  images missing from the input (not fatal): {c[IMAGES_MISSING]:,}'
+      )
     lines.append(f'  files skipped: {len(self.skipped)}')
     lines.extend(f'    {line}' for line in sorted(self.skipped))
     problems = self.imbalances()

@@ -17,6 +17,7 @@ from etils import epath
 
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import archives
+from imagenet_custom.readers import blurred
 from imagenet_custom.readers import folders
 from imagenet_custom.readers import kaggle
 from imagenet_custom.readers import kaggle_zip
@@ -28,6 +29,7 @@ READERS: tuple[type[Reader], ...] = (
     kaggle.KaggleReader,
     kaggle_zip.KaggleZipReader,
     folders.FolderReader,
+    blurred.BlurredReader,
 )
 
 LAYOUTS = tuple(reader_type.layout for reader_type in READERS)

@@ -112,6 +112,8 @@ class Reader(abc.ABC):
 
   layout: ClassVar[str] = ''
   help_text: ClassVar[str] = ''
+  # Whether the layout's images are face-blurred (recorded in `info.metadata`).
+  face_blurred: ClassVar[bool] = False
 
   def __init__(self, root: epath.Path):
     self.root = root
@@ -176,6 +178,14 @@ class Reader(abc.ABC):
   @abc.abstractmethod
   def val_metadata(self) -> ValMetadata:
     """Val labels, blacklist and class names from the metadata files."""
+
+  def missing_images(self) -> tuple[str, ...]:
+    """Images the layout's own reference lists name but its input lacks.
+
+    Counted in the build report, not fatal (e.g. the originals that have no
+    face-blurred version). Empty for layouts without such a list.
+    """
+    return ()
 
   def archives(self) -> dict[str, epath.Path]:
     """The official archives read, by file name.
