@@ -44,11 +44,15 @@ class ImageSource(NamedTuple):
     name: the file name, e.g. `n01440764_10026.JPEG`.
     origin: where it is, e.g. `ILSVRC2012_img_train.tar:n01440764.tar:...`.
     read: returns the file's bytes; thread-safe.
+    head: returns the file's first n bytes without reading the rest
+      (`head(n)`, thread-safe; for checks that read headers only), or None
+      when the layout cannot read part of a file.
   """
 
   name: str
   origin: str
   read: Callable[[], bytes]
+  head: Callable[[int], bytes] | None = None
 
 
 class Listing(NamedTuple):

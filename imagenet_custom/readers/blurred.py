@@ -29,6 +29,7 @@ detected, and the error asks to extract them in place.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+import functools
 
 from absl import logging
 from etils import epath
@@ -39,6 +40,7 @@ from imagenet_custom.readers import devkit
 from imagenet_custom.readers import folders
 from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.directories import list_directory
+from imagenet_custom.readers.directories import read_head
 
 TRAIN_DIR = 'train_blurred'
 VAL_DIR = 'val_blurred'
@@ -156,7 +158,9 @@ blurred (the face-blurred ImageNet from image-net.org, extracted):
     files, _ = self._images(self.root / TRAIN_DIR / wnid)
     for name in sorted(names):
       path = files[name]
-      yield ImageSource(name, str(path), path.read_bytes)
+      yield ImageSource(
+          name, str(path), path.read_bytes, functools.partial(read_head, path)
+      )
 
   def missing_images(self) -> tuple[str, ...]:
     """Originals without a blurred image (see the module docstring)."""

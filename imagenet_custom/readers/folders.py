@@ -25,6 +25,7 @@ from imagenet_custom.readers.base import ValMetadata
 from imagenet_custom.readers.directories import class_folders
 from imagenet_custom.readers.directories import list_directory
 from imagenet_custom.readers.directories import read_folder
+from imagenet_custom.readers.directories import read_head
 from imagenet_custom import metadata
 
 
@@ -118,7 +119,9 @@ folders (an extracted tree, e.g. torchvision's):
     files = self._val_listing[0]
     for name in sorted(names):
       path = files[name][0]
-      yield ImageSource(name, str(path), path.read_bytes)
+      yield ImageSource(
+          name, str(path), path.read_bytes, functools.partial(read_head, path)
+      )
 
   def val_annotations(self) -> dict[int, RawFile]:
     return box_archives.val_annotations(self.root)

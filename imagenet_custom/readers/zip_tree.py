@@ -22,6 +22,7 @@ from collections.abc import Iterator
 import dataclasses
 import os
 import threading
+from typing import IO
 import zipfile
 
 from etils import epath
@@ -197,6 +198,20 @@ class ZipTree:
       raise BadFileError(
           str(self), f'damaged zip entry ({e}); download the zip again'
       ) from e
+
+  def open(self, mode: str = 'rb') -> IO[bytes]:
+    """The entry as a file, inflated as it is read (read-only).
+
+    Raises:
+      InputError: no such file in the archive.
+    """
+    if mode != 'rb':
+      raise ValueError(f'{self}: a zip entry opens read-only (rb), not {mode!r}')
+    index = self._index()
+    info = index.files.get(self.inner)
+    if info is None:
+      raise InputError(f'{self}: no such file in the zip file.')
+    return index.archive.open(info)
 
   def read_text(self, encoding: str = 'utf-8') -> str:
     """The entry's text."""
