@@ -48,6 +48,7 @@ from imagenet_custom import selection as selection_lib
 from imagenet_custom import splits
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers.base import ImageSource
+from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.base import Reader
 
 # First bytes of the image formats a build accepts (PNG is re-encoded).
@@ -127,9 +128,24 @@ def _head(source: ImageSource) -> bytes:
   return source.read()[:HEAD_BYTES]
 
 
-def _class_sources(reader: Reader, wnid: str) -> list[ImageSource]:
+def _scan_class(
+    reader: Reader, wnid: str
+) -> tuple[Listing, CheckResult, list[ImageSource]]:
+  """Lists a class and checks its images' first bytes.
+
+  Args:
+    reader: the layout.
+    wnid: the class.
+
+  Returns:
+    Its listing, the header check's findings, and a few of its images for the
+    timing sample (a class's images are not all kept in memory).
+  """
   listing = reader.list_train_class(wnid)
-  return list(reader.read_train_class(wnid, listing.names))
+  sources = list(reader.read_train_class(wnid, listing.names))
+  found = CheckResult()
+  _check_heads(sources, found)
+  return listing, found, _spread(sources, RATE_SAMPLE // 2)
 
 
 def _check_heads(sources: list[ImageSource], result: CheckResult) -> None:
@@ -288,20 +304,21 @@ def run_check(
     if name not in result.missing:
       result.missing.append(name)
 
-  train_sources: list[ImageSource] = []
+  train_sample: list[ImageSource] = []
   class_counts: dict[str, tuple[int, int]] = {}
   train_built = 'train images' in reader.sources()
   if train_built:
     classes = reader.train_classes()
     result.junk += len(classes.junk)
     with concurrent.futures.ThreadPoolExecutor(_HEAD_THREADS) as pool:
-      listed = dict(zip(
+      scans = dict(zip(
           classes.names,
-          pool.map(lambda w: (reader.list_train_class(w), _class_sources(reader, w)),
-                   classes.names),
+          pool.map(lambda wnid: _scan_class(reader, wnid), classes.names),
       ))
-    for wnid, (listing, sources) in listed.items():
+    for wnid, (listing, found, sample) in scans.items():
       result.junk += len(listing.junk)
+      result.not_images.extend(found.not_images)
+      result.reencoded.extend(found.reencoded)
       divided = selection_lib.split_class(
           wnid, listing.names, splits.DEFAULT_VALIDATION_FRACTION,
           splits.DEFAULT_SPLIT_SEED, selection_lib.Selection(),
@@ -311,7 +328,7 @@ def run_check(
       for name in listing.names:
         if not metadata.file_stem(name).startswith(f'{wnid}_'):
           result.unlisted.append(f'{reader.class_origin(wnid)}/{name} (not {wnid}_<n>)')
-      train_sources.extend(sources)
+      train_sample.extend(sample)
   val_sources = list(reader.read_val(val.names))
 
   result.counts = {
@@ -347,9 +364,8 @@ def run_check(
         f' ({_listed(result.classes_without_val)})'
     )
 
-  all_sources = train_sources + val_sources
   with concurrent.futures.ThreadPoolExecutor(_HEAD_THREADS) as pool:
-    chunks = [all_sources[i::_HEAD_THREADS] for i in range(_HEAD_THREADS)]
+    chunks = [val_sources[i::_HEAD_THREADS] for i in range(_HEAD_THREADS)]
     partial = [CheckResult() for _ in chunks]
     list(pool.map(_check_heads, chunks, partial))
   for part in partial:
@@ -374,7 +390,7 @@ def run_check(
 
   total_images = sum(result.counts.values())
   seconds_per_image, mean_bytes, measured = _measure_rate(
-      _spread(train_sources, RATE_SAMPLE // 2) + _spread(val_sources, RATE_SAMPLE // 2)
+      _spread(train_sample, RATE_SAMPLE // 2) + _spread(val_sources, RATE_SAMPLE // 2)
   )
   result.image_bytes = int(mean_bytes * total_images)
   per_example = mean_bytes + RECORD_OVERHEAD_BYTES
