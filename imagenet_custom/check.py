@@ -101,10 +101,12 @@ class CheckResult:
   lines: list[str] = dataclasses.field(default_factory=list)
 
   def say(self, line: str) -> None:
+    """Adds a line to the report."""
     self.lines.append(line)
 
   @property
   def exit_code(self) -> int:
+    """0 when a build would start, else 1."""
     return 1 if self.problems else 0
 
 

@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from imagenet_custom import check
-from imagenet_custom import metadata
 from imagenet_custom.testing import blurred as blurred_data
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
 from conftest import DUMMY, LAYOUTS, REPO
