@@ -224,7 +224,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       )
       logging.warning('%s', note)
       self._report.notes.append(note)
-    if reader.face_blurred and 'train reference list' not in reader.sources():
+    roles = reader.sources()
+    if (
+        reader.face_blurred
+        and 'train images' in roles
+        and 'train reference list' not in roles
+    ):
       self._report.notes.append(
           'missing face-blurred train images were not counted: put the'
           ' Kaggle download\'s train_cls.txt in the manual dir to count them.'

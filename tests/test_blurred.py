@@ -108,6 +108,9 @@ def test_without_reference_list_only_val_is_counted(written, tmp_path):
   assert reader.missing_images() == (
       'ILSVRC2012_val_00000023.JPEG', 'ILSVRC2012_val_00000024.JPEG',
   )
+  report = build(manual, tmp_path / 'out').info.metadata['build_report']
+  assert report['counts'][report_lib.IMAGES_MISSING] == 2
+  assert any('were not counted: put the Kaggle download' in n for n in report['notes'])
 
 
 def test_evaluation_only_from_val_blurred(written, tmp_path, blurred_build):
@@ -122,6 +125,7 @@ def test_evaluation_only_from_val_blurred(written, tmp_path, blurred_build):
   assert builder.info.metadata['evaluation_only'] is True
   report = builder.info.metadata['build_report']
   assert report['counts'][report_lib.IMAGES_MISSING] == 2
+  assert not any('train_cls.txt' in n for n in report['notes'])
 
 
 def test_second_file_for_an_image_keeps_the_jpg(written, tmp_path):
