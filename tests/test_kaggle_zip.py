@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import pickle
 import threading
@@ -13,6 +14,7 @@ from imagenet_custom import labels
 from imagenet_custom import readers
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import kaggle_zip
+from imagenet_custom.readers import zip_tree
 from imagenet_custom.readers.zip_tree import ZipTree
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
 from conftest import DUMMY, build, read_all
@@ -125,3 +127,19 @@ def test_zip_tree_paths():
   tree = ZipTree('/data/x.zip') / 'ILSVRC' / 'Data'
   assert (str(tree), tree.name, tree.inner) == ('/data/x.zip:ILSVRC/Data', 'Data', 'ILSVRC/Data')
   assert pickle.loads(pickle.dumps(tree)) == tree
+
+
+def test_forked_child_opens_its_own_copy(zipped):
+  entry = ZipTree(zipped / kaggle_zip.KAGGLE_ZIP) / 'LOC_val_solution.csv'
+  expected = entry.read_bytes()  # The parent's index is built and its file open.
+  read_end, write_end = os.pipe()
+  pid = os.fork()
+  if pid == 0:  # The child reads through its own handle, not the parent's position.
+    os.close(read_end)
+    ok = entry.read_bytes() == expected and (os.getpid(), entry.archive) in zip_tree._indexes
+    os.write(write_end, b'1' if ok else b'0')
+    os._exit(0)
+  os.close(write_end)
+  os.waitpid(pid, 0)
+  assert os.read(read_end, 1) == b'1'
+  assert entry.read_bytes() == expected

@@ -54,6 +54,15 @@ _lock = threading.Lock()
 _indexes: dict[tuple[int, str], _Index] = {}
 
 
+def _after_fork_in_child() -> None:
+  # Another thread of the parent may have held the lock when it forked.
+  global _lock
+  _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _build_index(path: str) -> _Index:
   """Opens an archive and lays its entries out as folders.
 
