@@ -132,6 +132,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       stack.enter_context(tfds_patches.deterministic_serialization())
       stack.enter_context(tfds_patches.bounded_shuffle_buffer())
       stack.enter_context(tfds_patches.serialized_passthrough())
+      stack.enter_context(tfds_patches.released_bucket_writes())
       stack.callback(self._close_pool)
       super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
@@ -241,7 +242,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     self._pool = workers.WorkerPool(
         config.num_workers,
         parallel_build.WorkerState(
-            plan,
+            parallel_build.worker_plan(plan),
             tfds_patches.field_specs(self.info.features),
             config.num_threads or 2,
         ),

@@ -20,8 +20,10 @@ import concurrent.futures
 import dataclasses
 from typing import Any, NamedTuple
 
+from imagenet_custom import annotations as annotations_lib
 from imagenet_custom import example_proto
 from imagenet_custom import generate
+from imagenet_custom import metadata
 from imagenet_custom import progress as progress_lib
 from imagenet_custom import report as report_lib
 from imagenet_custom import selection as selection_lib
@@ -32,6 +34,17 @@ _BATCH_BYTES = 4 << 20
 _BATCH_RECORDS = 256
 # Val images per task.
 VAL_TASK_SIZE = 500
+
+
+def worker_plan(plan: generate.Plan) -> generate.Plan:
+  """The plan every worker holds: without the per-val-image tables.
+
+  Val labels and boxes (48 MB of Python objects per worker for the 50,000
+  val images) travel instead with the `ValTask` that needs them.
+  """
+  return dataclasses.replace(
+      plan, val_labels={}, val_annotations={}, val_names={}
+  )
 
 
 @dataclasses.dataclass
@@ -125,15 +138,28 @@ class ClassTask:
 
 @dataclasses.dataclass(frozen=True)
 class ValTask:
-  """The `test` or `test_blacklisted` examples among some val images."""
+  """The `test` or `test_blacklisted` examples among some val images.
+
+  Attributes:
+    names: the val file names.
+    split: `test` or `test_blacklisted`.
+    labels: WNID by val number, for these images.
+    annotations: parsed boxes by val number, for those of these images that
+      have them.
+  """
 
   names: tuple[str, ...]
   split: str
+  labels: dict[int, str]
+  annotations: dict[int, annotations_lib.Annotation]
 
   def __call__(self, state: WorkerState, emit: Callable[[Any], None]) -> TaskResult:
     report = report_lib.BuildReport()
+    plan = dataclasses.replace(
+        state.plan, val_labels=self.labels, val_annotations=self.annotations
+    )
     examples = generate.val_examples(
-        state.plan, list(self.names), self.split, report, state.executor()
+        plan, list(self.names), self.split, report, state.executor()
     )
     _send_serialised(examples, state.specs, emit)
     return _result(report)
@@ -205,7 +231,14 @@ def _tasks(plan: generate.Plan, split: str) -> Iterator[ClassTask | ValTask]:
     return
   names = plan.val_split_names(split)
   for start in range(0, len(names), VAL_TASK_SIZE):
-    yield ValTask(tuple(names[start : start + VAL_TASK_SIZE]), split)
+    chunk = tuple(names[start : start + VAL_TASK_SIZE])
+    numbers = [metadata.val_index(name) for name in chunk]
+    yield ValTask(
+        chunk,
+        split,
+        {n: plan.val_labels[n] for n in numbers if n is not None},
+        {n: plan.val_annotations[n] for n in numbers if n in plan.val_annotations},
+    )
 
 
 def split_records(

@@ -1,8 +1,9 @@
 """One progress display for a whole build: images done of total, rate, ETA.
 
 TFDS shows a bar per split; a split of real ImageNet takes many minutes, so
-the build also shows the whole: on a terminal, one line rewritten in place;
-otherwise (logs, CI) a log line every `log_every` seconds.
+the build also shows the whole: on a terminal, a tqdm bar of its own (tqdm
+places it beside TFDS's bars, which are tqdm bars too); otherwise (logs, CI)
+a log line every `log_every` seconds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from typing import TextIO
 
 from absl import logging
+import tqdm
 
 
 def format_duration(seconds: float) -> str:
@@ -79,9 +81,18 @@ class Progress:
     self._interactive = (
         self._stream.isatty() if interactive is None else interactive
     )
-    self._every = 0.5 if self._interactive else log_every
+    self._every = log_every
     self._last_shown = self._start
     self._lock = threading.Lock()
+    self._bar = (
+        tqdm.tqdm(
+            total=total, desc='imagenet_custom build', unit=' images',
+            file=self._stream, mininterval=0.5, smoothing=0.05,
+            dynamic_ncols=True,
+        )
+        if self._interactive
+        else None
+    )
 
   def line(self) -> str:
     """The current progress line."""
@@ -93,18 +104,14 @@ class Progress:
       return
     with self._lock:
       self.done += images
+      if self._bar is not None:
+        self._bar.update(images)
+        return
       now = self._clock()
       if now - self._last_shown < self._every:
         return
       self._last_shown = now
-      self._show(self.line())
-
-  def _show(self, text: str) -> None:
-    if self._interactive:
-      self._stream.write('\r' + text + '\x1b[K')
-      self._stream.flush()
-    else:
-      logging.info('%s', text)
+      logging.info('%s', self.line())
 
   def finish(self) -> str:
     """Shows and returns the final line (total time and mean rate)."""
@@ -113,9 +120,7 @@ class Progress:
         f'imagenet_custom: {self.done:,} images in {format_duration(elapsed)}'
         + (f' ({self.done / elapsed:,.0f} img/s)' if elapsed > 0 else '')
     )
-    if self._interactive:
-      self._stream.write('\r' + text + '\x1b[K\n')
-      self._stream.flush()
-    else:
-      logging.info('%s', text)
+    if self._bar is not None:
+      self._bar.close()
+    logging.info('%s', text)
     return text

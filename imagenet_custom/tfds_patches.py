@@ -13,6 +13,9 @@ The patches:
 - `serialized_passthrough`: examples serialised by the build's worker
   processes go through TFDS's encoder and serializer unchanged; `field_specs`
   tells the workers how TFDS would have serialised them.
+- `released_bucket_writes`: the shuffler's spill files are written with
+  Python's file objects, which release the GIL while the kernel copies the
+  bytes, so the threads that receive the workers' examples keep running.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 import contextlib
 import inspect
+import os
+import struct
 from typing import Any
 
 import tensorflow_datasets as tfds
@@ -34,6 +39,7 @@ WRITTEN_FOR_TFDS = '4.9.10'
 DETERMINISTIC_SERIALIZATION = 'deterministic_serialization'
 BOUNDED_SHUFFLE_BUFFER = 'bounded_shuffle_buffer'
 SERIALIZED_PASSTHROUGH = 'serialized_passthrough'
+RELEASED_BUCKET_WRITES = 'released_bucket_writes'
 # Serialised examples TFDS holds in memory before spilling to disk.
 SHUFFLE_BUFFER_BYTES = 200 << 20
 
@@ -122,11 +128,44 @@ def _check_passthrough() -> None:
     )
 
 
+def _check_buckets() -> None:
+  """What `released_bucket_writes` relies on; raises if it changed."""
+  bucket = getattr(shuffle, '_Bucket', None)
+  if bucket is None:
+    raise TfdsIncompatibleError(
+        RELEASED_BUCKET_WRITES,
+        'tensorflow_datasets.core.shuffle._Bucket, which is gone',
+    )
+  for method in ('add', 'flush', 'read_values'):
+    if not callable(vars(bucket).get(method)):
+      raise TfdsIncompatibleError(
+          RELEASED_BUCKET_WRITES, f'shuffle._Bucket.{method}, which is gone'
+      )
+  # The record format written here: hkey (16 bytes), size (8), data.
+  if getattr(shuffle, 'HKEY_SIZE_BYTES', None) != 16 or not callable(
+      getattr(shuffle, '_hkey_to_bytes', None)
+  ):
+    raise TfdsIncompatibleError(
+        RELEASED_BUCKET_WRITES,
+        'shuffle._hkey_to_bytes and 16-byte HKEY_SIZE_BYTES (the bucket'
+        ' record format), which changed',
+    )
+  attributes = {'_fobj', '_path', '_length', '_size'}
+  used = set(vars(bucket)['add'].__code__.co_names)
+  if not attributes <= used:
+    raise TfdsIncompatibleError(
+        RELEASED_BUCKET_WRITES,
+        f'shuffle._Bucket.add using {", ".join(sorted(attributes - used))},'
+        ' which it no longer does',
+    )
+
+
 # Each patch's name and the check of what it relies on.
 CHECKS: dict[str, Callable[[], None]] = {
     DETERMINISTIC_SERIALIZATION: _check_serializer,
     BOUNDED_SHUFFLE_BUFFER: _check_shuffler,
     SERIALIZED_PASSTHROUGH: _check_passthrough,
+    RELEASED_BUCKET_WRITES: _check_buckets,
 }
 
 
@@ -290,3 +329,46 @@ def field_specs(
           ' tfds_patches.field_specs.'
       )
   return tuple(specs)
+
+
+# Buffer of each spill file for the small record headers; the records
+# themselves are larger and go straight to the kernel.
+_BUCKET_BUFFER_BYTES = 16 << 10
+
+
+@contextlib.contextmanager
+def released_bucket_writes() -> Iterator[None]:
+  """Within this block, the shuffler writes its spill files with Python I/O.
+
+  Replaces `shuffle._Bucket.add` (TFDS 4.9.10: three `tf.io.gfile.GFile`
+  writes per record). TensorFlow's file writes hold the GIL while the kernel
+  copies the bytes; in a build whose examples arrive from worker processes,
+  that stopped the threads receiving them for most of the split. Python's
+  file objects release the GIL during the write. The file format is TFDS's
+  (16-byte hashed key, 8-byte size, data) and TFDS reads the files back with
+  its own `read_values`. Remote paths (`gs://`, ...) keep TFDS's `add`.
+
+  Yields:
+    Nothing; TFDS's method is restored on exit.
+  """
+  original = shuffle._Bucket.add  # pylint: disable=protected-access
+
+  def add(self: Any, key: int, data: bytes) -> None:
+    path = os.fspath(self._path)
+    if '://' in path:
+      return original(self, key, data)
+    if not self._fobj:
+      os.makedirs(os.path.dirname(path), exist_ok=True)
+      self._fobj = open(path, 'wb', buffering=_BUCKET_BUFFER_BYTES)  # pylint: disable=consider-using-with
+    self._fobj.write(
+        shuffle._hkey_to_bytes(key) + struct.pack('=Q', len(data))  # pylint: disable=protected-access
+    )
+    self._fobj.write(data)
+    self._length += 1
+    self._size += len(data)
+
+  shuffle._Bucket.add = add  # pylint: disable=protected-access
+  try:
+    yield
+  finally:
+    shuffle._Bucket.add = original  # pylint: disable=protected-access

@@ -133,7 +133,7 @@ def _signal_name(returncode: int) -> str:
   return f'was killed by {name}{hint}'
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class _Worker:
   index: int
   process: subprocess.Popen[bytes]
@@ -160,9 +160,17 @@ class WorkerPool:
     """
     self._workers: list[_Worker] = []
     self._closed = False
-    payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    # The unfinished run: its stop event, threads and workers.
+    self._active: tuple[threading.Event, list[threading.Thread], list[_Worker]] | None = None
+    self._num_workers = num_workers or os.cpu_count() or 1
+    self._state = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    self._start()
+
+  def _start(self) -> None:
+    """Starts the worker processes and sends each the shared state."""
+    self._workers = []
     try:
-      for index in range(num_workers or os.cpu_count() or 1):
+      for index in range(self._num_workers):
         process = subprocess.Popen(
             [sys.executable, _WORKER_MAIN],
             stdin=subprocess.PIPE,
@@ -171,11 +179,11 @@ class WorkerPool:
         )
         self._workers.append(_Worker(index, process))
         assert process.stdin is not None
-        process.stdin.write(_LENGTH.pack(len(payload)))
-        process.stdin.write(payload)
+        process.stdin.write(_LENGTH.pack(len(self._state)))
+        process.stdin.write(self._state)
         process.stdin.flush()
     except BaseException:
-      self.close()
+      self._stop_workers(list(self._workers))
       raise
     logging.info(
         'Started %d build worker processes (pids %s).',
@@ -190,7 +198,7 @@ class WorkerPool:
 
   @property
   def num_workers(self) -> int:
-    return len(self._workers)
+    return self._num_workers
 
   @property
   def pids(self) -> list[int]:
@@ -213,6 +221,13 @@ class WorkerPool:
     """
     if self._closed:
       raise RuntimeError('the worker pool is closed')
+    if self._active is not None:
+      # The last run's consumer stopped early without closing it (TFDS's
+      # `max_examples_per_split` stops pulling a split): its workers are
+      # mid-task, so they are replaced.
+      self._end_run(*self._active)
+    if not self._workers:
+      self._start()
     pending = iter(tasks)
     pending_lock = threading.Lock()
     messages: queue.Queue[Any] = queue.Queue(
@@ -262,6 +277,8 @@ class WorkerPool:
     ]
     for thread in threads:
       thread.start()
+    current = (stop, threads, list(self._workers))
+    self._active = current
     running = len(threads)
     finished = False
     try:
@@ -280,11 +297,23 @@ class WorkerPool:
           yield kind, payload
       finished = True
     finally:
-      stop.set()
-      if not finished:
-        self.close()
-      for thread in threads:
-        thread.join(timeout=_EXIT_WAIT_SECONDS)
+      if self._active is current:
+        self._end_run(*current, kill=not finished)
+
+  def _end_run(
+      self,
+      stop: threading.Event,
+      threads: list[threading.Thread],
+      workers: list[_Worker],
+      kill: bool = True,
+  ) -> None:
+    """Stops a run's threads; kills its workers when it did not finish."""
+    stop.set()
+    if kill:
+      self._stop_workers(workers)
+    for thread in threads:
+      thread.join(timeout=_EXIT_WAIT_SECONDS)
+    self._active = None
 
   def _died_message(self, worker: _Worker, task: Task) -> str:
     try:
@@ -303,13 +332,18 @@ class WorkerPool:
 
   def close(self) -> None:
     """Kills every worker and waits for it to end. Idempotent."""
-    if self._closed:
-      return
     self._closed = True
-    for worker in self._workers:
+    if self._active is not None:
+      self._end_run(*self._active)
+    self._stop_workers(list(self._workers))
+
+  def _stop_workers(self, workers: list[_Worker]) -> None:
+    """Kills these workers and waits for them; `run` starts new ones."""
+    self._workers = [w for w in self._workers if w not in workers]
+    for worker in workers:
       if worker.process.poll() is None:
         worker.process.kill()
-    for worker in self._workers:
+    for worker in workers:
       try:
         worker.process.wait(timeout=_EXIT_WAIT_SECONDS)
       except subprocess.TimeoutExpired:

@@ -1,4 +1,8 @@
-"""Tests of the fake ImageNet generator (`imagenet_custom.testing`)."""
+"""End-to-end tests of the fake ImageNet generator (`fake_imagenet`).
+
+They write whole downloads and check the files; the package's modules have
+unit tests of their own (`test_fake_imagenet_<module>.py`).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,17 @@ import pytest
 import scipy.io
 
 from imagenet_custom.testing import fake_imagenet as fake
+from imagenet_custom.testing import names
+from imagenet_custom.testing import planning
+from imagenet_custom.testing import quirks
+from imagenet_custom.testing import spec as spec_lib
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHECKED_IN_DUMMY_DATA = REPO_ROOT / 'dummy_data'
 # Files in dummy_data/ that the generator does not write.
 NOT_GENERATED = frozenset({'README.md'})
 OFFICIAL_METADATA = frozenset(
-    {fake.BBOX_TRAIN_TAR, fake.BBOX_VAL_TAR, fake.DEVKIT_TAR}
+    {names.BBOX_TRAIN_TAR, names.BBOX_VAL_TAR, names.DEVKIT_TAR}
 )
 PIL_FORMAT = {'RGB': 'JPEG', 'L': 'JPEG', 'CMYK': 'JPEG', 'PNG': 'PNG'}
 PIL_MODE = {'RGB': 'RGB', 'L': 'L', 'CMYK': 'CMYK', 'PNG': 'RGB'}
@@ -73,26 +81,26 @@ def _assert_same_tree(left: pathlib.Path, right: pathlib.Path) -> None:
   assert not differing, f'files differ: {differing}'
 
 
-def _tar_members(archive: pathlib.Path | bytes) -> dict[str, bytes | None]:
-  """The members of a (possibly gzipped) tar.
+def _tar_files(archive: pathlib.Path | bytes) -> dict[str, bytes]:
+  """The file members of a (possibly gzipped) tar (directories left out).
 
   Args:
     archive: its path or bytes.
 
   Returns:
-    Member bytes by name (None for directories), in archive order.
+    Member bytes by name, in archive order.
   """
   if isinstance(archive, bytes):
     opened = tarfile.open(fileobj=io.BytesIO(archive))
   else:
     opened = tarfile.open(archive)
+  files = {}
   with opened:
-    return {
-        member.name: (
-            opened.extractfile(member).read() if member.isfile() else None
-        )
-        for member in opened.getmembers()
-    }
+    for member in opened.getmembers():
+      content = opened.extractfile(member) if member.isfile() else None
+      if content is not None:
+        files[member.name] = content.read()
+  return files
 
 
 def _files_under(root: pathlib.Path) -> set[str]:
@@ -130,20 +138,20 @@ def _junk_names(manifest: fake.Manifest, layout: str) -> set[str]:
   return {
       location.removeprefix(prefix)
       for location in manifest.junk_files
-      if location.startswith(prefix) and fake.MEMBER_SEPARATOR not in location
+      if location.startswith(prefix) and names.MEMBER_SEPARATOR not in location
   }
 
 
 def _stem(file_name: str) -> str:
   """`n01440764_1.JPEG` -> `n01440764_1`."""
-  return file_name.removesuffix(fake.IMAGE_SUFFIX)
+  return file_name.removesuffix(names.IMAGE_SUFFIX)
 
 
 def _train_annotation_stems(manifest: fake.Manifest) -> set[tuple[str, str]]:
   """`(wnid, stem)` of every train annotation, orphans included."""
   stems = {
       (image.wnid, _stem(image.file_name))
-      for image in _images(manifest, fake.TRAIN)
+      for image in _images(manifest, 'train')
       if image.boxes is not None
   }
   wnid_of = {stem: stem.split('_')[0] for stem in manifest.orphan_annotations}
@@ -191,44 +199,43 @@ def test_archives_layout_has_the_official_files(
 ) -> None:
   archives = dummy_dir / fake.ARCHIVES
   assert _files_under(archives) == OFFICIAL_METADATA | {
-      fake.TRAIN_TAR, fake.VAL_TAR
+      names.TRAIN_TAR, names.VAL_TAR
   }
 
-  train = _tar_members(archives / fake.TRAIN_TAR)
+  train = _tar_files(archives / names.TRAIN_TAR)
   per_class = manifest.counts['train_images_per_class']
   assert list(train) == [f'{wnid}.tar' for wnid in sorted(per_class)]
   for wnid in per_class:
-    names = {
-        name for name in _tar_members(train[f'{wnid}.tar'])
-        if not name.startswith(fake.APPLE_DOUBLE_PREFIX)
+    member_names = {
+        name for name in _tar_files(train[f'{wnid}.tar'])
+        if not name.startswith(names.APPLE_DOUBLE_PREFIX)
     }
     expected = {
-        i.file_name for i in _images(manifest, fake.TRAIN) if i.wnid == wnid
+        i.file_name for i in _images(manifest, 'train') if i.wnid == wnid
     }
-    assert names == expected
+    assert member_names == expected
 
-  val = _tar_members(archives / fake.VAL_TAR)
+  val = _tar_files(archives / names.VAL_TAR)
   images = {
-      name for name in val if not name.startswith(fake.APPLE_DOUBLE_PREFIX)
+      name for name in val if not name.startswith(names.APPLE_DOUBLE_PREFIX)
   }
-  assert images == {i.file_name for i in _images(manifest, fake.VAL)}
+  assert images == {i.file_name for i in _images(manifest, 'val')}
 
-  bbox_train = _tar_members(archives / fake.BBOX_TRAIN_TAR)
-  xmls = {name for name, data in bbox_train.items() if data is not None}
+  bbox_train = _tar_files(archives / names.BBOX_TRAIN_TAR)
+  xmls = set(bbox_train)
   assert xmls == {
       f'{wnid}/{stem}.xml' for wnid, stem in _train_annotation_stems(manifest)
   }
-  bbox_val = _tar_members(archives / fake.BBOX_VAL_TAR)
-  xmls = {name for name, data in bbox_val.items() if data is not None}
+  bbox_val = _tar_files(archives / names.BBOX_VAL_TAR)
+  xmls = set(bbox_val)
   assert xmls == {
-      f'val/{_stem(i.file_name)}.xml' for i in _images(manifest, fake.VAL)
+      f'val/{_stem(i.file_name)}.xml' for i in _images(manifest, 'val')
   }
 
-  devkit = _tar_members(archives / fake.DEVKIT_TAR)
-  files = {name for name, data in devkit.items() if data is not None}
-  assert files == {
-      f'{fake.DEVKIT_DATA}/{name}'
-      for name in (fake.META_MAT, fake.GROUND_TRUTH_2012, fake.BLACKLIST_2012)
+  devkit = _tar_files(archives / names.DEVKIT_TAR)
+  assert set(devkit) == {
+      f'{names.DEVKIT_DATA}/{name}'
+      for name in (names.META_MAT, names.GROUND_TRUTH_2012, names.BLACKLIST_2012)
   }
 
 
@@ -236,18 +243,18 @@ def test_archives_hold_the_planted_apple_double_members(
     dummy_dir: pathlib.Path, manifest: fake.Manifest
 ) -> None:
   members = [
-      location.split(fake.MEMBER_SEPARATOR)
+      location.split(names.MEMBER_SEPARATOR)
       for location in manifest.junk_files
-      if fake.MEMBER_SEPARATOR in location
+      if names.MEMBER_SEPARATOR in location
   ]
   assert len(members) == 2
   for path, *inner in members:
-    content = _tar_members(dummy_dir / path)
+    content = _tar_files(dummy_dir / path)
     for name in inner[:-1]:
-      content = _tar_members(content[name])
-    assert content[inner[-1]] == fake.APPLE_DOUBLE_BYTES
+      content = _tar_files(content[name])
+    assert content[inner[-1]] == quirks.APPLE_DOUBLE_BYTES
   assert {path for path, *_ in members} == {
-      f'{fake.ARCHIVES}/{fake.TRAIN_TAR}', f'{fake.ARCHIVES}/{fake.VAL_TAR}'
+      f'{fake.ARCHIVES}/{names.TRAIN_TAR}', f'{fake.ARCHIVES}/{names.VAL_TAR}'
   }
 
 
@@ -256,30 +263,30 @@ def test_kaggle_layout_has_the_kaggle_files(
 ) -> None:
   kaggle = dummy_dir / fake.KAGGLE
   train_images = {
-      f'{fake.KAGGLE_IMAGES}/train/{i.wnid}/{i.file_name}'
-      for i in _images(manifest, fake.TRAIN)
+      f'{names.KAGGLE_IMAGES}/train/{i.wnid}/{i.file_name}'
+      for i in _images(manifest, 'train')
   }
   val_images = {
-      f'{fake.KAGGLE_IMAGES}/val/{i.file_name}'
-      for i in _images(manifest, fake.VAL)
+      f'{names.KAGGLE_IMAGES}/val/{i.file_name}'
+      for i in _images(manifest, 'val')
   }
   train_xmls = {
-      f'{fake.KAGGLE_ANNOTATIONS}/train/{wnid}/{stem}.xml'
+      f'{names.KAGGLE_ANNOTATIONS}/train/{wnid}/{stem}.xml'
       for wnid, stem in _train_annotation_stems(manifest)
   }
   val_xmls = {
-      f'{fake.KAGGLE_ANNOTATIONS}/val/{_stem(i.file_name)}.xml'
-      for i in _images(manifest, fake.VAL)
+      f'{names.KAGGLE_ANNOTATIONS}/val/{_stem(i.file_name)}.xml'
+      for i in _images(manifest, 'val')
   }
   metadata = {
-      f'{fake.KAGGLE_IMAGE_SETS}/train_cls.txt',
-      f'{fake.KAGGLE_IMAGE_SETS}/val.txt',
-      fake.KAGGLE_SYNSET_MAPPING,
-      fake.KAGGLE_TRAIN_SOLUTION,
-      fake.KAGGLE_VAL_SOLUTION,
-      f'{fake.KAGGLE_DEVKIT_DATA}/{fake.KAGGLE_MAP_CLSLOC}',
-      f'{fake.KAGGLE_DEVKIT_DATA}/{fake.GROUND_TRUTH_2015}',
-      f'{fake.KAGGLE_DEVKIT_DATA}/{fake.BLACKLIST_2015}',
+      f'{names.KAGGLE_IMAGE_SETS}/train_cls.txt',
+      f'{names.KAGGLE_IMAGE_SETS}/val.txt',
+      names.KAGGLE_SYNSET_MAPPING,
+      names.KAGGLE_TRAIN_SOLUTION,
+      names.KAGGLE_VAL_SOLUTION,
+      f'{names.KAGGLE_DEVKIT_DATA}/{names.KAGGLE_MAP_CLSLOC}',
+      f'{names.KAGGLE_DEVKIT_DATA}/{names.GROUND_TRUTH_2015}',
+      f'{names.KAGGLE_DEVKIT_DATA}/{names.BLACKLIST_2015}',
   }
   junk = _junk_names(manifest, fake.KAGGLE)
   assert junk
@@ -292,22 +299,22 @@ def test_kaggle_text_files_match_the_manifest(
     dummy_dir: pathlib.Path, manifest: fake.Manifest
 ) -> None:
   kaggle = dummy_dir / fake.KAGGLE
-  train_cls = (kaggle / fake.KAGGLE_IMAGE_SETS / 'train_cls.txt').read_text()
+  train_cls = (kaggle / names.KAGGLE_IMAGE_SETS / 'train_cls.txt').read_text()
   expected = sorted(
-      f'{i.wnid}/{_stem(i.file_name)}' for i in _images(manifest, fake.TRAIN)
+      f'{i.wnid}/{_stem(i.file_name)}' for i in _images(manifest, 'train')
   )
   assert train_cls.splitlines() == [
       f'{stem} {k}' for k, stem in enumerate(expected, start=1)
   ]
-  val_rows = (kaggle / fake.KAGGLE_VAL_SOLUTION).read_text().splitlines()
-  assert val_rows[0] == fake.LOC_SOLUTION_HEADER
+  val_rows = (kaggle / names.KAGGLE_VAL_SOLUTION).read_text().splitlines()
+  assert val_rows[0] == names.LOC_SOLUTION_HEADER
   by_stem = {row.split(',')[0]: row.split(',')[1] for row in val_rows[1:]}
-  for image in _images(manifest, fake.VAL):
+  for image in _images(manifest, 'val'):
     tokens = by_stem[_stem(image.file_name)].split()
     assert len(tokens) % 5 == 0 and set(tokens[::5]) == {image.wnid}
-  train_rows = (kaggle / fake.KAGGLE_TRAIN_SOLUTION).read_text().splitlines()
+  train_rows = (kaggle / names.KAGGLE_TRAIN_SOLUTION).read_text().splitlines()
   assert len(train_rows) - 1 == manifest.counts['num_train_annotations']
-  mapping = (kaggle / fake.KAGGLE_SYNSET_MAPPING).read_text().splitlines()
+  mapping = (kaggle / names.KAGGLE_SYNSET_MAPPING).read_text().splitlines()
   assert [line.split()[0] for line in mapping] == sorted(manifest.ilsvrc_ids)
 
 
@@ -332,20 +339,20 @@ def test_images_are_the_same_bytes_in_every_layout(
     dummy_dir: pathlib.Path, manifest: fake.Manifest
 ) -> None:
   archives = dummy_dir / fake.ARCHIVES
-  train_tar = _tar_members(archives / fake.TRAIN_TAR)
-  val_tar = _tar_members(archives / fake.VAL_TAR)
-  class_tars = {name: _tar_members(data) for name, data in train_tar.items()}
+  train_tar = _tar_files(archives / names.TRAIN_TAR)
+  val_tar = _tar_files(archives / names.VAL_TAR)
+  class_tars = {name: _tar_files(data) for name, data in train_tar.items()}
   for image in manifest.images:
-    if image.split_source == fake.TRAIN:
+    if image.split_source == 'train':
       copies = [
           class_tars[f'{image.wnid}.tar'][image.file_name],
-          (dummy_dir / fake.KAGGLE / fake.KAGGLE_IMAGES / 'train' / image.wnid
+          (dummy_dir / fake.KAGGLE / names.KAGGLE_IMAGES / 'train' / image.wnid
            / image.file_name).read_bytes(),
       ]
     else:
       copies = [
           val_tar[image.file_name],
-          (dummy_dir / fake.KAGGLE / fake.KAGGLE_IMAGES / 'val'
+          (dummy_dir / fake.KAGGLE / names.KAGGLE_IMAGES / 'val'
            / image.file_name).read_bytes(),
       ]
     copies.append(
@@ -367,7 +374,7 @@ def test_manifest_counts_match_the_files(
   folders = dummy_dir / fake.FOLDERS
   train_per_class = collections.Counter(
       path.parent.name for path in (folders / 'train').glob('*/*.JPEG')
-      if not path.name.startswith(fake.APPLE_DOUBLE_PREFIX)
+      if not path.name.startswith(names.APPLE_DOUBLE_PREFIX)
   )
   assert dict(train_per_class) == counts['train_images_per_class']
   assert sum(train_per_class.values()) == counts['num_train_images']
@@ -377,21 +384,21 @@ def test_manifest_counts_match_the_files(
   assert dict(val_per_class) == counts['val_images_per_class']
   assert sum(val_per_class.values()) == counts['num_val_images']
 
-  devkit = _tar_members(dummy_dir / fake.ARCHIVES / fake.DEVKIT_TAR)
-  data = fake.DEVKIT_DATA
-  ground_truth = devkit[f'{data}/{fake.GROUND_TRUTH_2012}'].decode().split()
+  devkit = _tar_files(dummy_dir / fake.ARCHIVES / names.DEVKIT_TAR)
+  data = names.DEVKIT_DATA
+  ground_truth = devkit[f'{data}/{names.GROUND_TRUTH_2012}'].decode().split()
   assert len(ground_truth) == counts['num_val_images']
-  blacklist = [int(n) for n in devkit[f'{data}/{fake.BLACKLIST_2012}'].split()]
+  blacklist = [int(n) for n in devkit[f'{data}/{names.BLACKLIST_2012}'].split()]
   assert len(blacklist) == counts['num_val_blacklisted']
   assert blacklist == sorted(blacklist)
   assert set(blacklist) == {
-      i.val_index for i in _images(manifest, fake.VAL) if i.blacklisted
+      i.val_index for i in _images(manifest, 'val') if i.blacklisted
   }
-  by_number = sorted(_images(manifest, fake.VAL), key=lambda i: i.val_index)
+  by_number = sorted(_images(manifest, 'val'), key=lambda i: i.val_index or 0)
   assert ground_truth == [str(manifest.ilsvrc_ids[i.wnid]) for i in by_number]
 
-  annotations = dummy_dir / fake.KAGGLE / fake.KAGGLE_ANNOTATIONS
-  assert len(list(annotations.rglob('*.xml'))) == (
+  xml_dir = dummy_dir / fake.KAGGLE / names.KAGGLE_ANNOTATIONS
+  assert len(list(xml_dir.rglob('*.xml'))) == (
       counts['num_train_annotations'] + counts['num_val_annotations']
   )
   assert len(manifest.images) == (
@@ -409,19 +416,15 @@ def test_dummy_preset_shape(manifest: fake.Manifest) -> None:
   assert manifest.class_names['n03126707'] == 'crane'
   assert manifest.class_names['n03710637'] == 'maillot'
   assert manifest.class_names['n03710721'] == 'maillot'
-  assert len(set(manifest.class_names.values())) == fake.NUM_CLASSES - 2
+  assert len(set(manifest.class_names.values())) == spec_lib.NUM_CLASSES - 2
   ids_in_sorted_order = [
       manifest.ilsvrc_ids[wnid] for wnid in sorted(manifest.ilsvrc_ids)
   ]
-  assert sorted(ids_in_sorted_order) == list(range(1, fake.NUM_CLASSES + 1))
+  assert sorted(ids_in_sorted_order) == list(range(1, spec_lib.NUM_CLASSES + 1))
   assert ids_in_sorted_order != sorted(ids_in_sorted_order)
-  for quirk in (
-      fake.QUIRK_CMYK, fake.QUIRK_PNG, fake.QUIRK_GRAYSCALE,
-      fake.QUIRK_SIZE_MISMATCH, fake.QUIRK_REVERSED, fake.QUIRK_PARTLY_OUTSIDE,
-      fake.QUIRK_ENTIRELY_OUTSIDE, fake.QUIRK_FLOAT, fake.QUIRK_FILENAME,
-      fake.QUIRK_BREED_NAME, fake.QUIRK_SEVERAL, fake.QUIRK_ORPHAN,
-      fake.QUIRK_JUNK,
-  ):
+  # The dummy preset plants every quirk there is.
+  assert sorted(manifest.quirks) == sorted(quirks.QUIRKS)
+  for quirk in quirks.QUIRKS:
     assert manifest.quirks.get(quirk), quirk
 
 
@@ -448,11 +451,11 @@ def test_expected_boxes_are_normalised(manifest: fake.Manifest) -> None:
     for box in image.boxes or []:
       ymin, xmin, ymax, xmax = box
       assert 0 <= ymin < ymax <= 1 and 0 <= xmin < xmax <= 1, image.file_name
-  assert all(i.boxes is not None for i in _images(manifest, fake.VAL))
-  (several,) = manifest.quirks[fake.QUIRK_SEVERAL]
-  boxes = {i.file_name: i.boxes for i in manifest.images}
-  assert len(boxes[several]) == fake.SEVERAL_OBJECTS
-  (partly_outside,) = manifest.quirks[fake.QUIRK_PARTLY_OUTSIDE]
+  assert all(i.boxes is not None for i in _images(manifest, 'val'))
+  (several,) = manifest.quirks['several_objects']
+  boxes = {i.file_name: i.boxes or [] for i in manifest.images}
+  assert len(boxes[several]) == quirks.SEVERAL_OBJECTS
+  (partly_outside,) = manifest.quirks['box_partly_outside']
   assert boxes[partly_outside][0][3] == 1.0
 
 
@@ -467,12 +470,12 @@ def _xml(dummy_dir: pathlib.Path, file_name: str, wnid: str) -> etree._Element:
   Returns:
     The parsed XML root.
   """
-  annotations = dummy_dir / fake.KAGGLE / fake.KAGGLE_ANNOTATIONS
+  xml_dir = dummy_dir / fake.KAGGLE / names.KAGGLE_ANNOTATIONS
   stem = _stem(file_name)
   if stem.startswith('ILSVRC2012_val_'):
-    path = annotations / 'val' / f'{stem}.xml'
+    path = xml_dir / 'val' / f'{stem}.xml'
   else:
-    path = annotations / 'train' / wnid / f'{stem}.xml'
+    path = xml_dir / 'train' / wnid / f'{stem}.xml'
   return etree.fromstring(path.read_bytes())
 
 
@@ -497,34 +500,34 @@ def _planted(
 def test_box_quirks_are_in_the_xml(
     dummy_dir: pathlib.Path, manifest: fake.Manifest
 ) -> None:
-  image, root = _planted(dummy_dir, manifest, fake.QUIRK_SIZE_MISMATCH)
+  image, root = _planted(dummy_dir, manifest, 'annotation_size_differs_from_jpeg')
   assert int(root.findtext('size/width')) != image.width
-  _, root = _planted(dummy_dir, manifest, fake.QUIRK_REVERSED)
+  _, root = _planted(dummy_dir, manifest, 'box_xmin_greater_than_xmax')
   assert float(root.findtext('object/bndbox/xmin')) > float(
       root.findtext('object/bndbox/xmax')
   )
-  image, root = _planted(dummy_dir, manifest, fake.QUIRK_ENTIRELY_OUTSIDE)
-  assert len(root.findall('object')) == len(image.boxes) + 1
-  _, root = _planted(dummy_dir, manifest, fake.QUIRK_FLOAT)
+  image, root = _planted(dummy_dir, manifest, 'box_entirely_outside')
+  assert len(root.findall('object')) == len(image.boxes or []) + 1
+  _, root = _planted(dummy_dir, manifest, 'float_coordinates')
   assert root.findtext('object/bndbox/xmin') == '12.5'
-  _, root = _planted(dummy_dir, manifest, fake.QUIRK_FILENAME)
+  _, root = _planted(dummy_dir, manifest, 'filename_placeholder')
   assert root.findtext('filename') == '%s'
-  _, root = _planted(dummy_dir, manifest, fake.QUIRK_BREED_NAME)
+  _, root = _planted(dummy_dir, manifest, 'name_is_breed_not_wnid')
   assert root.findtext('object/name') == 'tench'
-  image, root = _planted(dummy_dir, manifest, fake.QUIRK_PARTLY_OUTSIDE)
+  image, root = _planted(dummy_dir, manifest, 'box_partly_outside')
   assert float(root.findtext('object/bndbox/xmax')) > image.width
   (orphan,) = manifest.orphan_annotations
   file_names = {image.file_name for image in manifest.images}
-  assert orphan + fake.IMAGE_SUFFIX not in file_names
+  assert orphan + names.IMAGE_SUFFIX not in file_names
 
 
 def test_meta_mat_reads_back_as_ints_and_strings(
     dummy_dir: pathlib.Path, manifest: fake.Manifest
 ) -> None:
-  devkit = _tar_members(dummy_dir / fake.ARCHIVES / fake.DEVKIT_TAR)
-  data = devkit[f'{fake.DEVKIT_DATA}/{fake.META_MAT}']
+  devkit = _tar_files(dummy_dir / fake.ARCHIVES / names.DEVKIT_TAR)
+  data = devkit[f'{names.DEVKIT_DATA}/{names.META_MAT}']
   synsets = scipy.io.loadmat(io.BytesIO(data), squeeze_me=True)['synsets']
-  assert len(synsets) == fake.NUM_CLASSES + fake.NUM_INNER_NODES
+  assert len(synsets) == spec_lib.NUM_CLASSES + planning.NUM_INNER_NODES
   leaves = {}
   for record in synsets:
     assert isinstance(record['ILSVRC2012_ID'], int)
@@ -533,7 +536,7 @@ def test_meta_mat_reads_back_as_ints_and_strings(
     if record['num_children'] == 0:
       leaves[record['WNID']] = record['ILSVRC2012_ID']
     else:
-      assert record['ILSVRC2012_ID'] > fake.NUM_CLASSES
+      assert record['ILSVRC2012_ID'] > spec_lib.NUM_CLASSES
       assert len(np.atleast_1d(record['children'])) == record['num_children']
   assert leaves == manifest.ilsvrc_ids
 

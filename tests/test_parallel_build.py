@@ -158,3 +158,45 @@ def test_progress_line_counts_every_image(larger_input, tmp_path):
   total = 41 * COPIES + 24
   assert f'imagenet_custom: {total:,} images in' in output
   assert 'Images per split:' in output
+
+
+def test_max_examples_per_split_stops_each_split_early(tmp_path):
+  """TFDS stops consuming each split; the next split gets fresh workers."""
+  import imagenet_custom  # pylint: disable=g-import-not-at-top
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
+  builder = imagenet_custom.Builder(
+      data_dir=str(tmp_path),
+      config=imagenet_custom.ImagenetCustomConfig(name='w2', num_workers=2),
+  )
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(
+          manual_dir=str(DUMMY / 'archives'), max_examples_per_split=2
+      )
+  )
+  assert {s: builder.info.splits[s].num_examples for s in builder.info.splits} == {
+      'train': 2, 'validation': 2, 'test': 2, 'test_blacklisted': 2,
+  }
+
+
+def test_val_tasks_carry_only_their_own_labels_and_boxes(monkeypatch):
+  from imagenet_custom import generate, parallel_build, readers, report  # pylint: disable=g-import-not-at-top
+
+  monkeypatch.setattr(parallel_build, 'VAL_TASK_SIZE', 5)
+  reader = readers.find_reader(DUMMY / 'archives')
+  plan = generate.make_plan(reader, generate.Options(), report.BuildReport())
+  tasks = list(parallel_build._tasks(plan, 'test'))  # pylint: disable=protected-access
+  names = plan.val_split_names('test')
+  assert [len(t.names) for t in tasks] == [5, 5, 5, 5, 1]
+  assert [n for t in tasks for n in t.names] == names
+  for task in tasks:
+    numbers = {metadata.val_index(n) for n in task.names}
+    assert set(task.labels) == numbers
+    assert set(task.annotations) <= numbers
+    assert all(task.labels[n] == plan.val_labels[n] for n in numbers)
+  assert sum(len(t.annotations) for t in tasks) == len(
+      {metadata.val_index(n) for n in names} & plan.val_annotations.keys()
+  )
+  shipped = parallel_build.worker_plan(plan)
+  assert shipped.val_labels == {} and shipped.val_annotations == {}
+  assert shipped.reader is plan.reader and shipped.options == plan.options

@@ -33,6 +33,7 @@ def test_every_patch_has_a_check():
       tfds_patches.DETERMINISTIC_SERIALIZATION,
       tfds_patches.BOUNDED_SHUFFLE_BUFFER,
       tfds_patches.SERIALIZED_PASSTHROUGH,
+      tfds_patches.RELEASED_BUCKET_WRITES,
   }
 
 
@@ -193,3 +194,46 @@ def test_the_passthrough_is_undone_on_exit():
       raise RuntimeError('a failed build')
   assert tfds.features.FeaturesDict.encode_example is encode
   assert example_serializer.ExampleSerializer.serialize_example is serialize
+
+
+# released_bucket_writes: spill files TFDS reads back as its own.
+
+
+def _spilled(tmp_path, records: dict[str, bytes]) -> list[tuple[int, bytes]]:
+  with tfds_patches.bounded_shuffle_buffer(10):
+    shuffler = shuffle.Shuffler(tmp_path, hash_salt='split')
+    for key, data in records.items():
+      shuffler.add(key, data)
+    assert not shuffler._in_memory  # pylint: disable=protected-access
+  return list(shuffler)
+
+
+def test_bucket_files_written_by_python_read_back_as_tfds_wrote_them(tmp_path):
+  records = {f'n01440764_{i}.JPEG': bytes([i % 256]) * (i * 997 % 70_000) for i in range(300)}
+  with tfds_patches.released_bucket_writes():
+    patched = _spilled(tmp_path / 'patched', records)
+  tfds_own = _spilled(tmp_path / 'tfds', records)
+  assert patched == tfds_own
+  assert len(patched) == 300
+  assert sorted(data for _, data in patched) == sorted(records.values())
+
+
+def test_bucket_add_is_restored():
+  original = shuffle._Bucket.add  # pylint: disable=protected-access
+  with tfds_patches.released_bucket_writes():
+    assert shuffle._Bucket.add is not original  # pylint: disable=protected-access
+  assert shuffle._Bucket.add is original  # pylint: disable=protected-access
+
+
+def test_changed_bucket_format_names_the_bucket_patch(monkeypatch):
+  monkeypatch.setattr(shuffle, 'HKEY_SIZE_BYTES', 32)
+  with pytest.raises(tfds_patches.TfdsIncompatibleError) as error:
+    tfds_patches.check_compatible()
+  _assert_names_patch_and_version(error.value, tfds_patches.RELEASED_BUCKET_WRITES)
+
+
+def test_missing_bucket_names_the_bucket_patch(monkeypatch):
+  monkeypatch.delattr(shuffle, '_Bucket')
+  with pytest.raises(tfds_patches.TfdsIncompatibleError) as error:
+    tfds_patches.check_compatible()
+  _assert_names_patch_and_version(error.value, tfds_patches.RELEASED_BUCKET_WRITES)

@@ -49,11 +49,12 @@ def test_batches_and_results_come_back_for_every_task():
 
 def test_an_error_in_a_task_comes_back_as_itself_and_closes_the_pool():
   pool = workers.WorkerPool(2, state=None)
+  pids = pool.pids
   with pytest.raises(BadFileError) as error:
     list(pool.run([worker_tasks.Echo('a'), worker_tasks.RaiseBadFile()]))
   assert error.value.origin == 'ILSVRC2012_img_val.tar:ILSVRC2012_val_00000007.JPEG'
   assert 'JPEG does not decode' in str(error.value)
-  assert not any(_alive(pid) for pid in pool.pids)
+  assert len(pids) == 2 and not any(_alive(pid) for pid in pids)
 
 
 def test_an_unpicklable_error_comes_back_as_text():
@@ -68,6 +69,7 @@ def test_an_unpicklable_error_comes_back_as_text():
 ])
 def test_a_worker_that_dies_names_its_task_and_no_worker_is_left(signal_number, said):
   pool = workers.WorkerPool(2, state=None)
+  pids = pool.pids
   tasks = [worker_tasks.Echo('a'), worker_tasks.Die(signal_number), worker_tasks.Echo('b')]
   with pytest.raises(workers.WorkerDiedError) as error:
     list(pool.run(tasks))
@@ -75,7 +77,7 @@ def test_a_worker_that_dies_names_its_task_and_no_worker_is_left(signal_number, 
   assert said in message
   assert 'ILSVRC2012_img_train.tar:n01440764.tar' in message
   assert 'No dataset was written' in message and 'num_workers' in message
-  assert not any(_alive(pid) for pid in pool.pids)
+  assert len(pids) == 2 and not any(_alive(pid) for pid in pids)
 
 
 def test_workers_do_not_import_tensorflow():
@@ -105,9 +107,29 @@ def test_closing_kills_every_worker_and_a_closed_pool_refuses_work():
     list(pool.run([worker_tasks.Echo('x')]))
 
 
-def test_an_abandoned_run_closes_the_pool():
-  pool = workers.WorkerPool(2, state=None)
-  run = pool.run([worker_tasks.Echo(f't{i}', batches=50) for i in range(4)])
-  next(run)
-  run.close()  # The consumer stopped (e.g. TFDS raised on another example).
-  assert not any(_alive(pid) for pid in pool.pids)
+def test_an_abandoned_run_kills_its_workers_and_the_next_run_starts_new_ones():
+  with workers.WorkerPool(2, state='s') as pool:
+    first = pool.pids
+    run = pool.run([worker_tasks.Echo(f't{i}', batches=50) for i in range(4)])
+    next(run)
+    # The consumer stopped: TFDS's --max_examples_per_split, or an error.
+    run.close()
+    assert len(first) == 2 and not any(_alive(pid) for pid in first)
+    messages = list(pool.run([worker_tasks.Echo('next', batches=1)]))
+    assert messages[0] == ('batch', ('next', 0, 's'))
+    assert set(pool.pids).isdisjoint(first) and len(pool.pids) == 2
+
+
+def test_a_run_left_open_is_replaced_by_the_next_one():
+  with workers.WorkerPool(2, state='s') as pool:
+    first = pool.pids
+    left_open = pool.run([worker_tasks.Echo(f't{i}', batches=50) for i in range(4)])
+    next(left_open)  # TFDS's islice stops pulling but keeps the generator.
+    messages = list(pool.run([worker_tasks.Echo('next', batches=2)]))
+    assert [m for m in messages if m[0] == 'batch'] == [
+        ('batch', ('next', 0, 's')), ('batch', ('next', 1, 's')),
+    ]
+    assert not any(_alive(pid) for pid in first)
+    second = pool.pids
+    left_open.close()  # Closing the old run later must not touch the new workers.
+    assert all(_alive(pid) for pid in second)
