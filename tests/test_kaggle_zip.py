@@ -17,6 +17,7 @@ from imagenet_custom.readers import kaggle_zip
 from imagenet_custom.readers import zip_tree
 from imagenet_custom.readers.zip_tree import ZipTree
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
+from imagenet_custom.testing import variants
 from conftest import DUMMY, build, read_all
 
 
@@ -143,3 +144,19 @@ def test_forked_child_opens_its_own_copy(zipped):
   os.waitpid(pid, 0)
   assert os.read(read_end, 1) == b'1'
   assert entry.read_bytes() == expected
+
+
+def test_evaluation_only_zip_gives_the_full_builds_test_shards(built, tmp_path):
+  val_only = variants.evaluation_only_copy(DUMMY / 'kaggle', 'kaggle', tmp_path / 'val_only')
+  manual = tmp_path / 'manual'
+  kaggle_zip_data.write_kaggle_zip(val_only, manual)
+  builder = build(manual, tmp_path / 'out')
+  assert set(builder.info.splits) == {'test', 'test_blacklisted'}
+  assert builder.info.metadata['evaluation_only'] is True
+  test_shards = {n: b for n, b in _shards(builder).items() if '-test' in n}
+  assert test_shards and test_shards == {
+      n: b for n, b in _shards(built['kaggle']).items() if '-test' in n
+  }
+  assert {s: i.num_examples for s, i in builder.info.splits.items()} == {
+      'test': 21, 'test_blacklisted': 3,
+  }
