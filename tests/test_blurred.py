@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import collections
+import json
 import pathlib
 import shutil
 
 import pytest
+import tensorflow_datasets as tfds
 
+from imagenet_custom import metadata
 from imagenet_custom import readers
 from imagenet_custom import report as report_lib
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import blurred
 from imagenet_custom.testing import blurred as blurred_data
+from imagenet_custom.testing import variants
 from conftest import DUMMY, build, read_all
 
 
@@ -155,3 +159,26 @@ def test_bad_reference_list_names_the_line(written, tmp_path):
   (manual / blurred.TRAIN_REFERENCE).write_text('n01440764/n01440764_1 1\nfoo.jpg\n')
   with pytest.raises(InputError, match=r'train_cls.txt, line 2: .foo.jpg. is not'):
     readers.find_reader(manual).missing_images()
+
+
+def test_real_labels_and_class_list_use_the_original_names(written, tmp_path):
+  inputs = variants.write_all(DUMMY, tmp_path / 'variants')
+  builder = build(
+      written[0], tmp_path / 'out', real_labels=str(inputs['real_json']),
+      classes=str(inputs['classes']),
+  )
+  entries = json.loads(inputs['real_json'].read_text())
+  kept = {metadata.wnids().index(w) for w in ('n01440764', 'n03126707', 'n03710721')}
+  seen = 0
+  for example in tfds.as_numpy(builder.as_dataset(split='test+test_blacklisted')):
+    number = metadata.val_index(example['file_name'].decode())
+    assert [int(i) for i in example['real_label']] == entries[number - 1], number
+    assert int(example['label']) in kept
+    seen += 1
+  # The 3 classes' val images in the originals, less those with no blurred version.
+  originals = [
+      p.name for w in ('n01440764', 'n03126707', 'n03710721')
+      for p in (DUMMY / 'folders' / 'val' / w).iterdir() if p.name.startswith('ILSVRC')
+  ]
+  expected = [n for n in originals if n not in written[1]['missing']]
+  assert seen == len(expected) == 12
