@@ -149,3 +149,15 @@ def test_command_line_exit_codes(tmp_path):
   assert 'result: a build would NOT start' in bad.stdout
   assert not (tmp_path / 'out').exists()
 
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_shard_size_estimate_is_within_5_percent(layout, built):
+  result = check.run_check(DUMMY / layout, '/nonexistent/out')
+  written = sum(
+      os.path.getsize(p)
+      for p in pathlib.Path(str(built[layout].data_path)).iterdir()
+      if '.tfrecord' in p.name
+  )
+  estimate = result.image_bytes + check.RECORD_FRAMING_BYTES * sum(result.counts.values())
+  assert abs(estimate - written) / written < 0.05, (estimate, written)
