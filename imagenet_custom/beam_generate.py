@@ -59,7 +59,7 @@ def split_transform(plan: generate.Plan, split: str) -> beam.PTransform:
     A PTransform from the pipeline root to keyed examples.
   """
   if split in splits.TRAIN_SPLITS:
-    items: list[Any] = list(plan.reader.train_classes().names)
+    items: list[Any] = plan.train_wnids()
     work = _class_examples
   else:
     names = plan.val_split_names(split)

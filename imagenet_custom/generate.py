@@ -26,7 +26,9 @@ import numpy as np
 from imagenet_custom import annotations as annotations_lib
 from imagenet_custom import images
 from imagenet_custom import metadata
+from imagenet_custom import real_labels as real_labels_lib
 from imagenet_custom import report as report_lib
+from imagenet_custom import selection as selection_lib
 from imagenet_custom import splits
 from imagenet_custom import val_labels as val_labels_lib
 from imagenet_custom.errors import BadFileError
@@ -89,6 +91,10 @@ class Plan:
     blacklist: blacklisted val image numbers (empty without a devkit).
     val_annotations: parsed val annotations by val number.
     class_names: human-readable name of each of the 1,000 WNIDs.
+    selection: the classes and train images kept (default: all).
+    train_built: False in an evaluation-only build (no train images).
+    real_labels: the parsed `real.json` (labels of val number n at n - 1), or
+      None when the build has no `real_label` feature.
   """
 
   reader: Reader
@@ -98,6 +104,26 @@ class Plan:
   blacklist: frozenset[int]
   val_annotations: dict[int, annotations_lib.Annotation]
   class_names: dict[str, str]
+  selection: selection_lib.Selection = selection_lib.Selection()
+  train_built: bool = True
+  real_labels: tuple[tuple[int, ...], ...] | None = None
+
+  def extra_fields(self, file_name: str) -> Example:
+    """The config-dependent features of one example (e.g. `real_label`).
+
+    Args:
+      file_name: the example's file name.
+
+    Returns:
+      Feature name to value; empty for the default features only.
+    """
+    if self.real_labels is None:
+      return {}
+    return {
+        real_labels_lib.FEATURE: real_labels_lib.real_label_wnids(
+            self.real_labels, file_name, self.selection.label_names()
+        )
+    }
 
   def val_split_names(self, split: str) -> list[str]:
     """The val file names that go to `split` (`test` or `test_blacklisted`)."""
@@ -107,6 +133,16 @@ class Plan:
         name
         for number, name in sorted(self.val_names.items())
         if splits.val_split_of(number, self.blacklist) == split
+        and self.selection.keeps_class(self.val_labels[number])
+    ]
+
+  def train_wnids(self) -> list[str]:
+    """The classes whose train images are built, in storage order."""
+    if not self.train_built:
+      return []
+    return [
+        wnid for wnid in self.reader.train_classes().names
+        if self.selection.keeps_class(wnid)
     ]
 
 
@@ -177,6 +213,7 @@ def make_example(
     skip_bad_files: bool,
     skipped_key: str,
     resize: images.ResizeOptions = images.ResizeOptions(),
+    extra: Example | None = None,
 ) -> Outcome:
   """Checks one image and builds its example. Thread-safe, pure.
 
@@ -187,6 +224,7 @@ def make_example(
     skip_bad_files: return a skip instead of raising on unreadable files.
     skipped_key: the report counter for a skipped image of this split.
     resize: the shorter side to shrink the image to (0: keep its size).
+    extra: features added to the example as they are (`Plan.extra_fields`).
 
   Returns:
     The example and the counters it adds to the report.
@@ -227,6 +265,7 @@ def make_example(
       'label': wnid,
       'file_name': source.name,
       'bboxes': boxes,
+      **(extra or {}),
   }
   return Outcome(source.name, example, counts, skipped)
 
@@ -269,10 +308,12 @@ def class_examples(
   """
   reader = plan.reader
   listing = reader.list_train_class(wnid)
-  validation = splits.select_validation(
-      listing.names, plan.options.validation_fraction, plan.options.split_seed
+  divided = selection_lib.split_class(
+      wnid, listing.names, plan.options.validation_fraction,
+      plan.options.split_seed, plan.selection, reader.class_origin(wnid),
   )
-  wanted = validation if split == 'validation' else frozenset(listing.names) - validation
+  validation = divided.validation
+  wanted = validation if split == 'validation' else divided.train
   class_annotations = reader.train_annotations(wnid)
   if split == 'train':
     logging.info(
@@ -281,6 +322,8 @@ def class_examples(
         len(class_annotations),
     )
     tally.add(report_lib.TRAIN_READ, len(listing.names))
+    if divided.left_out:
+      tally.add(report_lib.TRAIN_NOT_IN_SUBSET, len(divided.left_out))
     tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} train', len(listing.names))
     tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
     stems = {metadata.file_stem(name) for name in listing.names}
@@ -288,7 +331,7 @@ def class_examples(
         report_lib.ANNOTATIONS_WITHOUT_IMAGE,
         len(class_annotations.keys() - stems),
     )
-  work = functools.partial(_class_image_example, wnid, class_annotations, plan.options)
+  work = functools.partial(_class_image_example, plan, wnid, class_annotations)
   for outcome in ordered_map(work, reader.read_train_class(wnid, wanted), pool, window):
     tally_outcome(outcome, split, tally)
     if outcome.example is not None:
@@ -296,18 +339,19 @@ def class_examples(
 
 
 def _class_image_example(
+    plan: Plan,
     wnid: str,
     class_annotations: dict[str, RawFile],
-    options: Options,
     source: ImageSource,
 ) -> Outcome:
   return make_example(
       source,
       wnid,
       class_annotations.get(metadata.file_stem(source.name)),
-      options.skip_bad_files,
+      plan.options.skip_bad_files,
       report_lib.TRAIN_SKIPPED,
-      options.resize,
+      plan.options.resize,
+      plan.extra_fields(source.name),
   )
 
 
@@ -349,16 +393,25 @@ def _val_image_example(plan: Plan, source: ImageSource) -> Outcome:
       plan.options.skip_bad_files,
       report_lib.VAL_SKIPPED,
       plan.options.resize,
+      plan.extra_fields(source.name),
   )
 
 
-def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan:
+def make_plan(
+    reader: Reader,
+    options: Options,
+    tally: report_lib.Tally,
+    selection: selection_lib.Selection = selection_lib.Selection(),
+    real_labels: tuple[tuple[int, ...], ...] | None = None,
+) -> Plan:
   """Reads val metadata and checks it before any image is read.
 
   Args:
     reader: the input layout.
     options: the builder config's options.
     tally: where driver-side counts go (val images listed, junk, orphans).
+    selection: the classes and train images kept.
+    real_labels: the parsed `real.json`, or None for no `real_label` feature.
 
   Returns:
     The plan every split's generation uses.
@@ -393,11 +446,17 @@ def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan
   tally.add(
       report_lib.ANNOTATIONS_WITHOUT_IMAGE, len(val_parsed.keys() - val_names.keys())
   )
-  classes = reader.train_classes()
-  tally.add(report_lib.JUNK_IGNORED, len(classes.junk))
-  for wnid, count in reader.annotation_counts().items():
-    if wnid not in classes.names:
-      tally.add(report_lib.ANNOTATIONS_WITHOUT_IMAGE, count)
+  outside = sum(not selection.keeps_class(w) for w in val_labels.values())
+  if outside:
+    tally.add(report_lib.VAL_OUTSIDE_CLASSES, outside)
+  train_built = 'train images' in reader.sources()
+  if train_built:
+    classes = reader.train_classes()
+    selection_lib.check_listed_classes(selection, classes.names)
+    tally.add(report_lib.JUNK_IGNORED, len(classes.junk))
+    for wnid, count in reader.annotation_counts().items():
+      if wnid not in classes.names:
+        tally.add(report_lib.ANNOTATIONS_WITHOUT_IMAGE, count)
   class_names = dict(val_meta.class_names or {})
   missing_names = [w for w in metadata.wnids() if w not in class_names]
   if missing_names:
@@ -415,4 +474,7 @@ def make_plan(reader: Reader, options: Options, tally: report_lib.Tally) -> Plan
       blacklist=blacklist,
       val_annotations=val_parsed,
       class_names=class_names,
+      selection=selection,
+      train_built=train_built,
+      real_labels=real_labels,
   )

@@ -13,11 +13,14 @@ import tensorflow_datasets as tfds
 from imagenet_custom import checksums
 from imagenet_custom import generate
 from imagenet_custom import images
+from imagenet_custom import labels
 from imagenet_custom import metadata
 from imagenet_custom import parallel_build
 from imagenet_custom import progress as progress_lib
 from imagenet_custom import readers
+from imagenet_custom import real_labels as real_labels_lib
 from imagenet_custom import report as report_lib
+from imagenet_custom import selection as selection_lib
 from imagenet_custom import splits
 from imagenet_custom import tfds_patches
 from imagenet_custom import workers
@@ -50,6 +53,12 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       pixels (PIL reduce + Lanczos, re-encoded as baseline JPEG); 0 keeps the
       original images.
     jpeg_quality: JPEG quality of the shrunk images.
+    train_subset: keep only part of train: a fraction of each class (e.g.
+      0.01) or the path of a file list (one `nXXXXXXXX_N.JPEG` a line).
+    classes: path of a WNID list (one a line), or the name of a shipped list
+      (e.g. `imagenet100_cmc`): only those classes are built.
+    relabel: with `classes`, labels index the sorted subset, not the 1,000.
+    real_labels: path of ReaL's `real.json`: adds a `real_label` feature.
   """
 
   validation_fraction: float = _DEFAULTS.validation_fraction
@@ -59,6 +68,10 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   layout: str = 'auto'
   num_workers: int = 0
   num_threads: int = 0
+  train_subset: float | str | None = None
+  classes: str | None = None
+  relabel: bool = False
+  real_labels: str | None = None
   shorter_side: int = 0
   jpeg_quality: int = images.DEFAULT_JPEG_QUALITY
 
@@ -114,15 +127,28 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   _progress: progress_lib.Progress | None = None
   _hashes: checksums.BackgroundHash | None = None
 
+  def _label_names(self) -> tuple[str, ...]:
+    """The `ClassLabel` names: all 1,000 WNIDs, or the relabelled subset."""
+    config = self.builder_config
+    if not (config.relabel and config.classes):
+      return metadata.wnids()
+    return selection_lib.make_selection(config.classes, True, None).label_names()
+
   def _info(self) -> tfds.core.DatasetInfo:
     """Returns the dataset's features and metadata."""
+    label_names = self._label_names()
+    features = {
+        'image': tfds.features.Image(encoding_format='jpeg'),
+        'label': tfds.features.ClassLabel(names=label_names),
+        'file_name': tfds.features.Text(),
+        'bboxes': tfds.features.Sequence(tfds.features.BBoxFeature()),
+    }
+    if self.builder_config.real_labels:
+      features[real_labels_lib.FEATURE] = tfds.features.Sequence(
+          tfds.features.ClassLabel(names=label_names)
+      )
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(encoding_format='jpeg'),
-            'label': tfds.features.ClassLabel(names=metadata.wnids()),
-            'file_name': tfds.features.Text(),
-            'bboxes': tfds.features.Sequence(tfds.features.BBoxFeature()),
-        }),
+        features=tfds.features.FeaturesDict(features),
         supervised_keys=('image', 'label'),
         homepage='https://image-net.org/',
         metadata=tfds.core.MetadataDict(),
@@ -163,6 +189,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     }
     if self.builder_config.shorter_side:
       self.info.metadata['resize'] = self._plan.options.resize.metadata()
+    facts = labels.read_devkit_facts(self._plan.reader.root)
+    self.info.metadata['label_map'] = labels.to_records(
+        labels.label_map(facts.ilsvrc_ids, self._plan.class_names)
+    )
+    self.info.metadata['selection'] = self._plan.selection.to_metadata()
+    self.info.metadata['evaluation_only'] = not self._plan.train_built
+    self.info.metadata['face_blurred'] = self._plan.reader.face_blurred
+    if self.builder_config.real_labels:
+      self.info.metadata['real_labels'] = self.builder_config.real_labels
     logging.info('%s', self._report.format())
     print(self._report.format(), flush=True)
 
@@ -181,19 +216,65 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     checksums.check_sizes(reader.archives())
     if config.verify_checksums:
       self._hashes = checksums.BackgroundHash(reader.archives())
+    selection = selection_lib.make_selection(
+        config.classes, config.relabel, config.train_subset
+    )
+    real = (
+        real_labels_lib.load_real_labels(config.real_labels)
+        if config.real_labels else None
+    )
     self._plan = generate.make_plan(
         reader,
         dataclasses.replace(
             generate.Options.from_config(config), resize=_resize_options(config)
         ),
         self._report,
+        selection,
+        real,
     )
+    if self._plan.train_built and not self._plan.train_wnids():
+      raise InputError(
+          f'{config.classes}: none of its classes has train images in'
+          f' {reader.root}. Check the class list against your download.'
+      )
+    self._note_missing_images(reader)
+    if not self._plan.train_built:
+      note = (
+          f'evaluation-only build: no train images in {reader.root}, so train'
+          ' and validation were not built; test and test_blacklisted were.'
+      )
+      logging.warning('%s', note)
+      self._report.notes.append(note)
     if not self._use_beam:
       self._start_pool(self._plan)
     return {
         split: self._generate_examples(self._plan, split)
         for split in self._nonempty_splits(self._plan)
     }
+
+  def _note_missing_images(self, reader: readers.Reader) -> None:
+    """Counts the images the layout's reference lists name but the input lacks."""
+    assert self._report is not None
+    missing = reader.missing_images()
+    if missing:
+      self._report.add(report_lib.IMAGES_MISSING, len(missing))
+      listed = ', '.join(missing[:10]) + (', ...' if len(missing) > 10 else '')
+      note = (
+          f'{len(missing)} images of the original release are not in'
+          f' {reader.root} ({listed}); the dataset is built without them.'
+      )
+      logging.warning('%s', note)
+      self._report.notes.append(note)
+    roles = reader.sources()
+    if (
+        reader.face_blurred
+        and 'train images' in roles
+        and 'train reference list' not in roles
+    ):
+      self._report.notes.append(
+          'missing face-blurred train images were not counted: put the'
+          ' Kaggle download\'s train_cls.txt in the manual dir to count them.'
+      )
 
   def _start_pool(self, plan: generate.Plan) -> None:
     """Starts the worker processes and counts the images for the progress line."""
@@ -217,8 +298,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _nonempty_splits(self, plan: generate.Plan) -> list[str]:
     """The splits that will hold examples (TFDS cannot write an empty one)."""
-    nonempty = ['train']
-    if self.builder_config.validation_fraction > 0:
+    nonempty = []
+    if plan.train_built:
+      nonempty.append('train')
+    if plan.train_built and self.builder_config.validation_fraction > 0:
       nonempty.append('validation')
     for split in splits.VAL_SPLITS:
       if plan.val_split_names(split):

@@ -26,7 +26,7 @@ from imagenet_custom import generate
 from imagenet_custom import metadata
 from imagenet_custom import progress as progress_lib
 from imagenet_custom import report as report_lib
-from imagenet_custom import splits
+from imagenet_custom import selection as selection_lib
 from imagenet_custom.workers import WorkerPool
 
 # A batch is sent back when it holds this many bytes or records.
@@ -187,12 +187,13 @@ class CountTask:
 
   def __call__(self, state: WorkerState, emit: Callable[[Any], None]) -> ClassCount:
     del emit
-    options = state.plan.options
-    names = state.plan.reader.list_train_class(self.wnid).names
-    validation = splits.select_validation(
-        names, options.validation_fraction, options.split_seed
+    plan = state.plan
+    divided = selection_lib.split_class(
+        self.wnid, plan.reader.list_train_class(self.wnid).names,
+        plan.options.validation_fraction, plan.options.split_seed,
+        plan.selection, self.origin,
     )
-    return ClassCount(len(names) - len(validation), len(validation))
+    return ClassCount(len(divided.train), len(divided.validation))
 
   def describe(self) -> str:
     return f'{self.origin} (counting images)'
@@ -209,7 +210,7 @@ def count_images(pool: WorkerPool, plan: generate.Plan) -> dict[str, int]:
     Image count by split name.
   """
   reader = plan.reader
-  tasks = [CountTask(w, reader.class_origin(w)) for w in reader.train_classes().names]
+  tasks = [CountTask(w, reader.class_origin(w)) for w in plan.train_wnids()]
   totals = {
       'train': 0,
       'validation': 0,
@@ -225,7 +226,7 @@ def count_images(pool: WorkerPool, plan: generate.Plan) -> dict[str, int]:
 def _tasks(plan: generate.Plan, split: str) -> Iterator[ClassTask | ValTask]:
   reader = plan.reader
   if split in report_lib.TRAIN_SPLITS:
-    for wnid in reader.train_classes().names:
+    for wnid in plan.train_wnids():
       yield ClassTask(wnid, split, reader.class_origin(wnid))
     return
   names = plan.val_split_names(split)

@@ -32,6 +32,12 @@ BLACKLISTED = 'val_images_blacklisted'
 # enough that kept their bytes. Both stay 0 when the build keeps the originals.
 RESIZED = 'resized/resized'
 RESIZE_KEPT = 'resized/kept'
+# Left out by the config's `train_subset` and `classes` (see selection.py).
+TRAIN_NOT_IN_SUBSET = 'train_images_not_in_subset'
+VAL_OUTSIDE_CLASSES = 'val_images_outside_classes'
+# Named by the layout's reference lists but not in the input (e.g. originals
+# with no face-blurred version); never read, so outside the balance.
+IMAGES_MISSING = 'images_missing_from_input'
 
 
 class Tally(Protocol):
@@ -52,6 +58,8 @@ class BuildReport:
     layout: the input layout's name.
     counts: counter name to value.
     skipped: `origin: reason` for every skipped file.
+    notes: what the build did not do, said plainly (e.g. an
+      evaluation-only build's missing splits).
   """
 
   layout: str = ''
@@ -59,6 +67,7 @@ class BuildReport:
       default_factory=collections.Counter
   )
   skipped: list[str] = dataclasses.field(default_factory=list)
+  notes: list[str] = dataclasses.field(default_factory=list)
   _lock: threading.Lock = dataclasses.field(
       default_factory=threading.Lock, repr=False, compare=False
   )
@@ -89,14 +98,14 @@ class BuildReport:
     """
     problems = []
     train_out = sum(self.written(s) for s in TRAIN_SPLITS)
-    train_out += self.counts[TRAIN_SKIPPED]
+    train_out += self.counts[TRAIN_SKIPPED] + self.counts[TRAIN_NOT_IN_SUBSET]
     if train_out != self.counts[TRAIN_READ]:
       problems.append(
           f'train + validation + skipped = {train_out}, but'
           f' {self.counts[TRAIN_READ]} train images were read'
       )
     val_out = sum(self.written(s) for s in VAL_SPLITS)
-    val_out += self.counts[VAL_SKIPPED]
+    val_out += self.counts[VAL_SKIPPED] + self.counts[VAL_OUTSIDE_CLASSES]
     if val_out != self.counts[VAL_READ]:
       problems.append(
           f'test + test_blacklisted + skipped = {val_out}, but'
@@ -110,6 +119,7 @@ class BuildReport:
         'layout': self.layout,
         'counts': dict(sorted(self.counts.items())),
         'skipped_files': sorted(self.skipped),
+        'notes': list(self.notes),
         'balanced': not self.imbalances(),
     }
 
@@ -120,12 +130,14 @@ class BuildReport:
         layout=data['layout'],
         counts=collections.Counter(data['counts']),
         skipped=list(data['skipped_files']),
+        notes=list(data.get('notes', [])),
     )
 
   def format(self) -> str:
     """A human-readable summary for the end of a build."""
     c = self.counts
     lines = [f'imagenet_custom build report (layout: {self.layout})']
+    lines.extend(f'  NOTE: {note}' for note in self.notes)
     lines.append(
         '  written: '
         + ', '.join(
@@ -136,10 +148,14 @@ class BuildReport:
     lines.append(
         f'  train images read {c[TRAIN_READ]:,} = train + validation'
         f' + skipped {c[TRAIN_SKIPPED]:,}'
+        + (f' + not in train_subset {c[TRAIN_NOT_IN_SUBSET]:,}'
+           if c[TRAIN_NOT_IN_SUBSET] else '')
     )
     lines.append(
         f'  val images read {c[VAL_READ]:,} = test + test_blacklisted'
         f' ({c[BLACKLISTED]:,} blacklisted) + skipped {c[VAL_SKIPPED]:,}'
+        + (f' + outside classes {c[VAL_OUTSIDE_CLASSES]:,}'
+           if c[VAL_OUTSIDE_CLASSES] else '')
     )
     for key in sorted(k for k in c if k.startswith(SOURCE_PREFIX)):
       lines.append(f'  read from {key[len(SOURCE_PREFIX):]}: {c[key]:,}')
@@ -164,6 +180,10 @@ class BuildReport:
         f' {c[ANNOTATIONS_WITHOUT_IMAGE]}, skipped {c[ANNOTATIONS_SKIPPED]}'
     )
     lines.append(f'  junk files ignored: {c[JUNK_IGNORED]}')
+    if c[IMAGES_MISSING]:
+      lines.append(
+          f'  images missing from the input (not fatal): {c[IMAGES_MISSING]:,}'
+      )
     lines.append(f'  files skipped: {len(self.skipped)}')
     lines.extend(f'    {line}' for line in sorted(self.skipped))
     problems = self.imbalances()

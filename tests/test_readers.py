@@ -42,7 +42,7 @@ def test_incomplete_layout_says_what_is_missing(tmp_path):
 
 
 def test_registry_builds_layouts_and_help():
-  assert readers.LAYOUTS == ('archives', 'kaggle', 'folders')
+  assert readers.LAYOUTS == ('archives', 'kaggle', 'kaggle_zip', 'folders', 'blurred')
   assert tuple(r.layout for r in readers.READERS) == readers.LAYOUTS
   for number, reader_type in enumerate(readers.READERS, start=1):
     assert f'\n{number}. {reader_type.help_text}\n' in readers.LAYOUT_HELP
@@ -69,5 +69,5 @@ def test_a_layout_added_to_the_registry_is_found(tmp_path, monkeypatch):
   with pytest.raises(readers.InputError, match=r'several layouts \(folders, marker\)'):
     readers.find_reader(tmp_path)
   assert type(readers.find_reader(tmp_path, layout='marker')) is MarkerReader
-  with pytest.raises(readers.InputError, match='choose one of archives, kaggle, folders, marker'):
+  with pytest.raises(readers.InputError, match='choose one of archives, kaggle, kaggle_zip, folders, blurred, marker'):
     readers.find_reader(tmp_path, layout='other')

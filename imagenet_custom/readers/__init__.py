@@ -17,15 +17,19 @@ from etils import epath
 
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import archives
+from imagenet_custom.readers import blurred
 from imagenet_custom.readers import folders
 from imagenet_custom.readers import kaggle
+from imagenet_custom.readers import kaggle_zip
 from imagenet_custom.readers.base import Reader
 
 # The layout registry.
 READERS: tuple[type[Reader], ...] = (
     archives.ArchiveReader,
     kaggle.KaggleReader,
+    kaggle_zip.KaggleZipReader,
     folders.FolderReader,
+    blurred.BlurredReader,
 )
 
 LAYOUTS = tuple(reader_type.layout for reader_type in READERS)
@@ -63,13 +67,19 @@ def detect_layouts(root: epath.Path) -> list[str]:
 
 
 def _check_complete(reader: Reader) -> None:
+  """Val images are required; without train images the build is evaluation-only."""
   roles = reader.sources()
-  missing = [r for r in ('train images', 'val images') if r not in roles]
-  if missing:
-    raise InputError(
-        f'{reader.root} looks like the {reader.layout!r} layout but has no'
-        f' {" and no ".join(missing)}.\n\n{LAYOUT_HELP}'
-    )
+  if 'val images' in roles:
+    return
+  missing = ['val images']
+  if 'train images' not in roles:
+    missing.insert(0, 'train images')
+  raise InputError(
+      f'{reader.root} looks like the {reader.layout!r} layout but has no'
+      f' {" and no ".join(missing)}. Val images (and their labels) are'
+      ' needed for any build; train images are optional (without them the'
+      f' build is evaluation-only).\n\n{LAYOUT_HELP}'
+  )
 
 
 def find_reader(manual_dir: epath.PathLike, layout: str = 'auto') -> Reader:

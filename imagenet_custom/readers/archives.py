@@ -166,9 +166,15 @@ archives (from image-net.org, ILSVRC2012), not extracted:
         tario.read_member,
         archive_file, start + member.offset, member.size, member_origin,
     )
+    head = functools.partial(
+        _member_head, archive_file, start + member.offset, member.size,
+        member_origin,
+    )
     if not tario.supports_pread(archive_file):
-      read = functools.partial(_already_read, read())
-    return ImageSource(member.name, member_origin, read)
+      data = read()
+      read = functools.partial(_already_read, data)
+      head = functools.partial(_head_of, data)
+    return ImageSource(member.name, member_origin, read, head)
 
   def read_train_class(
       self, wnid: str, names: Collection[str]
@@ -220,6 +226,16 @@ archives (from image-net.org, ILSVRC2012), not extracted:
       return ValMetadata((), None, None)
     labels, blacklist, names = devkit.load_devkit_2012(path)
     return ValMetadata((labels,), blacklist, names)
+
+
+def _member_head(
+    fileobj: BinaryIO, offset: int, size: int, origin: str, wanted: int
+) -> bytes:
+  return tario.read_member(fileobj, offset, min(size, wanted), origin)
+
+
+def _head_of(data: bytes, wanted: int) -> bytes:
+  return data[:wanted]
 
 
 def _already_read(data: bytes) -> bytes:

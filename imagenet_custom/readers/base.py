@@ -44,11 +44,15 @@ class ImageSource(NamedTuple):
     name: the file name, e.g. `n01440764_10026.JPEG`.
     origin: where it is, e.g. `ILSVRC2012_img_train.tar:n01440764.tar:...`.
     read: returns the file's bytes; thread-safe.
+    head: returns the file's first n bytes without reading the rest
+      (`head(n)`, thread-safe; for checks that read headers only), or None
+      when the layout cannot read part of a file.
   """
 
   name: str
   origin: str
   read: Callable[[], bytes]
+  head: Callable[[int], bytes] | None = None
 
 
 class Listing(NamedTuple):
@@ -112,6 +116,8 @@ class Reader(abc.ABC):
 
   layout: ClassVar[str] = ''
   help_text: ClassVar[str] = ''
+  # Whether the layout's images are face-blurred (recorded in `info.metadata`).
+  face_blurred: ClassVar[bool] = False
 
   def __init__(self, root: epath.Path):
     self.root = root
@@ -176,6 +182,14 @@ class Reader(abc.ABC):
   @abc.abstractmethod
   def val_metadata(self) -> ValMetadata:
     """Val labels, blacklist and class names from the metadata files."""
+
+  def missing_images(self) -> tuple[str, ...]:
+    """Images the layout's own reference lists name but its input lacks.
+
+    Counted in the build report, not fatal (e.g. the originals that have no
+    face-blurred version). Empty for layouts without such a list.
+    """
+    return ()
 
   def archives(self) -> dict[str, epath.Path]:
     """The official archives read, by file name.

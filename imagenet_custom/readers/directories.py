@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+import functools
 
 from etils import epath
 
@@ -67,4 +68,18 @@ def read_folder(
   """
   for name in sorted(names):
     path = directory / name
-    yield ImageSource(name, str(path), path.read_bytes)
+    yield ImageSource(name, str(path), path.read_bytes, functools.partial(read_head, path))
+
+
+def read_head(path: epath.Path, size: int) -> bytes:
+  """The first `size` bytes of a file (fewer if it is shorter).
+
+  Args:
+    path: the file (an `epath.Path`, or a `ZipTree` entry).
+    size: how many bytes.
+
+  Returns:
+    The bytes.
+  """
+  with path.open('rb') as f:
+    return f.read(size)

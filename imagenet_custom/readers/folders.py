@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 import functools
+from typing import ClassVar
 
 from etils import epath
 
@@ -24,6 +25,7 @@ from imagenet_custom.readers.base import ValMetadata
 from imagenet_custom.readers.directories import class_folders
 from imagenet_custom.readers.directories import list_directory
 from imagenet_custom.readers.directories import read_folder
+from imagenet_custom.readers.directories import read_head
 from imagenet_custom import metadata
 
 
@@ -31,20 +33,38 @@ class FolderReader(Reader):
   """Reads `train/<wnid>/*` and `val/` or `val/<wnid>/*`."""
 
   layout = 'folders'
+  # The folders read; the face-blurred layout (`readers/blurred.py`) renames them.
+  train_dir: ClassVar[str] = 'train'
+  val_dir: ClassVar[str] = 'val'
   help_text = f"""\
 folders (an extracted tree, e.g. torchvision's):
-     train/<wnid>/*.JPEG and val/*.JPEG or val/<wnid>/*.JPEG, with
+     train/<wnid>/*.JPEG (optional: evaluation-only without it) and
+     val/*.JPEG or val/<wnid>/*.JPEG, with
      {devkit.DEVKIT_2012} or {devkit.LOC_VAL_SOLUTION} beside them for val
      labels and the blacklist, and the box archives if you have them."""
 
   @classmethod
   def detect(cls, root: epath.Path) -> bool:
-    return (root / 'train').is_dir()
+    return (root / cls.train_dir).is_dir() or (root / cls.val_dir).is_dir()
+
+  def _images(
+      self, directory: epath.Path
+  ) -> tuple[dict[str, epath.Path], tuple[str, ...]]:
+    """The images of a folder by example file name, and the junk beside them.
+
+    Args:
+      directory: a class folder, or a flat val folder.
+
+    Returns:
+      Path by file name (sorted), and the junk entries' names.
+    """
+    listing = list_directory(directory)
+    return {name: directory / name for name in listing.names}, listing.junk
 
   def sources(self) -> dict[str, str]:
     found = {
-        'train images': self.root / 'train',
-        'val images': self.root / 'val',
+        'train images': self.root / self.train_dir,
+        'val images': self.root / self.val_dir,
         'train boxes': self.root / box_archives.BBOX_TRAIN,
         'val boxes': self.root / box_archives.BBOX_VAL,
         'val labels, blacklist, class names': self.root / devkit.DEVKIT_2012,
@@ -54,18 +74,19 @@ folders (an extracted tree, e.g. torchvision's):
     return {role: str(path) for role, path in found.items() if path.exists()}
 
   def train_classes(self) -> Listing:
-    return class_folders(self.root / 'train', 'train')
+    return class_folders(self.root / self.train_dir, self.train_dir)
 
   def class_origin(self, wnid: str) -> str:
-    return str(self.root / 'train' / wnid)
+    return str(self.root / self.train_dir / wnid)
 
   def list_train_class(self, wnid: str) -> Listing:
-    return list_directory(self.root / 'train' / wnid)
+    files, junk = self._images(self.root / self.train_dir / wnid)
+    return Listing(tuple(files), junk)
 
   def read_train_class(
       self, wnid: str, names: Collection[str]
   ) -> Iterator[ImageSource]:
-    return read_folder(self.root / 'train' / wnid, names)
+    return read_folder(self.root / self.train_dir / wnid, names)
 
   def train_annotations(self, wnid: str) -> dict[str, RawFile]:
     return box_archives.train_annotations(self.root, wnid)
@@ -76,18 +97,18 @@ folders (an extracted tree, e.g. torchvision's):
   @functools.cached_property
   def _val_listing(self) -> tuple[dict[str, tuple[epath.Path, str | None]], tuple[str, ...]]:
     """Val image name to (path, class folder or None), and the junk names."""
-    val_dir = self.root / 'val'
+    val_dir = self.root / self.val_dir
     files: dict[str, tuple[epath.Path, str | None]] = {}
     if not any(child.is_dir() for child in val_dir.iterdir()):
-      flat = list_directory(val_dir)
-      return {name: (val_dir / name, None) for name in flat.names}, flat.junk
-    folders = class_folders(val_dir, 'val')
+      flat, flat_junk = self._images(val_dir)
+      return {name: (path, None) for name, path in flat.items()}, flat_junk
+    folders = class_folders(val_dir, self.val_dir)
     junk = list(folders.junk)
     for wnid in folders.names:
-      listing = list_directory(val_dir / wnid)
-      junk.extend(listing.junk)
-      for name in listing.names:
-        files[name] = (val_dir / wnid / name, wnid)
+      images, class_junk = self._images(val_dir / wnid)
+      junk.extend(class_junk)
+      for name, path in images.items():
+        files[name] = (path, wnid)
     return files, tuple(junk)
 
   def list_val(self) -> Listing:
@@ -98,7 +119,9 @@ folders (an extracted tree, e.g. torchvision's):
     files = self._val_listing[0]
     for name in sorted(names):
       path = files[name][0]
-      yield ImageSource(name, str(path), path.read_bytes)
+      yield ImageSource(
+          name, str(path), path.read_bytes, functools.partial(read_head, path)
+      )
 
   def val_annotations(self) -> dict[int, RawFile]:
     return box_archives.val_annotations(self.root)
@@ -111,7 +134,7 @@ folders (an extracted tree, e.g. torchvision's):
     }
     own = []
     if folder_labels:
-      own.append(LabelSource('val/<wnid>/ class folders', folder_labels))
+      own.append(LabelSource(f'{self.val_dir}/<wnid>/ class folders', folder_labels))
     devkit_path = self.root / devkit.DEVKIT_2012
     found = devkit.load_devkit_2012(devkit_path) if devkit_path.exists() else None
     val_meta = devkit.val_metadata_with_csvs(
@@ -120,9 +143,9 @@ folders (an extracted tree, e.g. torchvision's):
     has_val_boxes = (self.root / box_archives.BBOX_VAL).exists()
     if not val_meta.label_sources and not has_val_boxes:
       raise InputError(
-          f'{self.root}/val: no val labels. Sort val images into'
-          f' val/<wnid>/ folders, or put {devkit.DEVKIT_2012},'
+          f'{self.root / self.val_dir}: no val labels. Sort val images into'
+          f' {self.val_dir}/<wnid>/ folders, or put {devkit.DEVKIT_2012},'
           f' {devkit.LOC_VAL_SOLUTION} or {box_archives.BBOX_VAL} beside'
-          ' train/ and val/.'
+          f' {self.train_dir}/ and {self.val_dir}/.'
       )
     return val_meta

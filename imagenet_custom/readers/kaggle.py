@@ -53,11 +53,16 @@ kaggle (kaggle competitions download imagenet-object-localization-challenge,
   def detect(cls, root: epath.Path) -> bool:
     return (root / DATA_DIR).exists()
 
+  @property
+  def _tree(self) -> epath.Path:
+    """Where the Kaggle tree is: the manual dir (see `kaggle_zip` for the zip)."""
+    return self.root
+
   def _data(self, split: str) -> epath.Path:
-    return self.root / DATA_DIR / split
+    return self._tree / DATA_DIR / split
 
   def _annotations(self, split: str) -> epath.Path:
-    return self.root / ANNOTATIONS_DIR / split
+    return self._tree / ANNOTATIONS_DIR / split
 
   def sources(self) -> dict[str, str]:
     found = {
@@ -65,9 +70,9 @@ kaggle (kaggle competitions download imagenet-object-localization-challenge,
         'val images': self._data('val'),
         'train boxes': self._annotations('train'),
         'val boxes': self._annotations('val'),
-        'val labels, blacklist, class names': self.root / DEVKIT_DIR,
-        'val labels': self.root / devkit.LOC_VAL_SOLUTION,
-        'class names': self.root / devkit.LOC_SYNSET_MAPPING,
+        'val labels, blacklist, class names': self._tree / DEVKIT_DIR,
+        'val labels': self._tree / devkit.LOC_VAL_SOLUTION,
+        'class names': self._tree / devkit.LOC_SYNSET_MAPPING,
     }
     return {role: str(path) for role, path in found.items() if path.exists()}
 
@@ -113,14 +118,14 @@ kaggle (kaggle competitions download imagenet-object-localization-challenge,
     return found
 
   def val_metadata(self) -> ValMetadata:
-    devkit_dir = self.root / DEVKIT_DIR
+    devkit_dir = self._tree / DEVKIT_DIR
     found = devkit.load_devkit_2015(devkit_dir) if devkit_dir.exists() else None
     val_meta = devkit.val_metadata_with_csvs(
-        self.root, found, f'ILSVRC2015 devkit in {devkit_dir}'
+        self._tree, found, f'ILSVRC2015 devkit in {devkit_dir}'
     )
     if not val_meta.label_sources:
       raise InputError(
-          f'{self.root}: no val labels. The Kaggle layout needs'
+          f'{self._tree}: no val labels. The Kaggle layout needs'
           f' {devkit.LOC_VAL_SOLUTION} beside ILSVRC/ or the ILSVRC2015'
           f' devkit in {DEVKIT_DIR} ({devkit.MAP_CLSLOC},'
           f' {devkit.GROUND_TRUTH_2015}, {devkit.BLACKLIST_2015}).'

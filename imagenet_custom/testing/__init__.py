@@ -10,4 +10,9 @@ write_fake_imagenet`) writes one. Its modules, in the order they run:
 * `image_writer`, `official_archives`, `kaggle_files` (with `tars` and
   `names`): the three layouts;
 * `manifest`: `manifest.json`, what a reader must get out of it.
+
+Post-processors of the generated dummy data, for the build variants
+(docs/variants.md): `variants` (evaluation-only copies, `real.json`, subset
+lists), `blurred` (the face-blurred layout), `kaggle_zip` (the Kaggle tree as
+the unextracted zip).
 """

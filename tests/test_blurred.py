@@ -1,0 +1,184 @@
+"""The face-blurred layout on the dummy data: counts, names, split, errors."""
+
+from __future__ import annotations
+
+import collections
+import json
+import pathlib
+import shutil
+
+import pytest
+import tensorflow_datasets as tfds
+
+from imagenet_custom import metadata
+from imagenet_custom import readers
+from imagenet_custom import report as report_lib
+from imagenet_custom.errors import InputError
+from imagenet_custom.readers import blurred
+from imagenet_custom.testing import blurred as blurred_data
+from imagenet_custom.testing import variants
+from conftest import DUMMY, build, read_all
+
+
+@pytest.fixture(scope='module')
+def written(tmp_path_factory) -> tuple[pathlib.Path, dict[str, object]]:
+  out = tmp_path_factory.mktemp('blurred')
+  return out, blurred_data.write_blurred(DUMMY / 'folders', out)
+
+
+@pytest.fixture(scope='module')
+def blurred_build(written, tmp_path_factory):
+  return build(written[0], tmp_path_factory.mktemp('built_blurred'))
+
+
+@pytest.fixture(scope='module')
+def stored(blurred_build):
+  return read_all(blurred_build)
+
+
+@pytest.fixture(scope='module')
+def originals(built):
+  return read_all(built['folders'])
+
+
+def test_generator_plants_missing_originals(written):
+  _, facts = written
+  assert facts['missing'] == [
+      'ILSVRC2012_val_00000023.JPEG', 'ILSVRC2012_val_00000024.JPEG',
+      'n01440764_14256.JPEG', 'n01530575_10325.JPEG',
+  ]
+  assert (facts['train'], facts['val']) == (39, 22)
+
+
+def test_detected_with_original_names(written):
+  reader = readers.find_reader(written[0])
+  assert reader.layout == 'blurred' and reader.face_blurred
+  listing = reader.list_train_class('n01440764')
+  assert len(listing.names) == 9
+  assert all(name.endswith('.JPEG') for name in listing.names)
+  source = next(reader.read_train_class('n01440764', listing.names[:1]))
+  assert source.origin.endswith('train_blurred/n01440764/n01440764_18436.jpg')
+  assert reader.missing_images() == (
+      'n01440764_14256.JPEG', 'n01530575_10325.JPEG',
+      'ILSVRC2012_val_00000023.JPEG', 'ILSVRC2012_val_00000024.JPEG',
+  )
+
+
+def test_split_counts(blurred_build):
+  splits = {s: i.num_examples for s, i in blurred_build.info.splits.items()}
+  assert splits == {'train': 30, 'validation': 9, 'test': 19, 'test_blacklisted': 3}
+
+
+def test_images_are_the_blurred_files_with_the_original_labels(written, stored, originals):
+  missing = set(written[1]['missing'])
+  assert set(stored) == set(originals) - missing
+  for name, example in stored.items():
+    assert example.label == originals[name].label, name
+    assert example.image != originals[name].image, name
+  folder = written[0] / blurred.TRAIN_DIR / 'n02012849'
+  assert stored['n02012849_3096.JPEG'].image == (folder / 'n02012849_3096.jpg').read_bytes()
+
+
+def test_split_matches_the_originals_where_possible(stored, originals):
+  by_class = collections.defaultdict(lambda: collections.defaultdict(set))
+  for source, examples in (('blurred', stored), ('original', originals)):
+    for name, example in examples.items():
+      if example.split == 'validation':
+        by_class[name.split('_')[0]][source].add(name)
+  for wnid in ('n02012849', 'n03126707', 'n03710637', 'n03710721'):  # nothing missing
+    assert by_class[wnid]['blurred'] == by_class[wnid]['original'], wnid
+  for wnid in ('n01440764', 'n01530575'):  # one image missing: at most one moves
+    assert len(by_class[wnid]['blurred'] - by_class[wnid]['original']) <= 1, wnid
+  for name, example in stored.items():
+    if example.split in ('test', 'test_blacklisted'):
+      assert originals[name].split == example.split
+
+
+def test_report_counts_missing_and_metadata_says_blurred(blurred_build, built):
+  report = blurred_build.info.metadata['build_report']
+  assert report['layout'] == 'blurred'
+  assert report['counts'][report_lib.IMAGES_MISSING] == 4
+  assert report['balanced']
+  assert any('4 images of the original release are not in' in n for n in report['notes'])
+  assert blurred_build.info.metadata['face_blurred'] is True
+  assert built['folders'].info.metadata['face_blurred'] is False
+
+
+def test_without_reference_list_only_val_is_counted(written, tmp_path):
+  manual = tmp_path / 'manual'
+  shutil.copytree(written[0], manual)
+  (manual / blurred.TRAIN_REFERENCE).unlink()
+  reader = readers.find_reader(manual)
+  assert reader.missing_images() == (
+      'ILSVRC2012_val_00000023.JPEG', 'ILSVRC2012_val_00000024.JPEG',
+  )
+  report = build(manual, tmp_path / 'out').info.metadata['build_report']
+  assert report['counts'][report_lib.IMAGES_MISSING] == 2
+  assert any('were not counted: put the Kaggle download' in n for n in report['notes'])
+
+
+def test_evaluation_only_from_val_blurred(written, tmp_path, blurred_build):
+  manual = tmp_path / 'manual'
+  shutil.copytree(written[0] / blurred.VAL_DIR, manual / blurred.VAL_DIR)
+  shutil.copyfile(
+      written[0] / 'ILSVRC2012_devkit_t12.tar.gz', manual / 'ILSVRC2012_devkit_t12.tar.gz'
+  )
+  builder = build(manual, tmp_path / 'out')
+  splits = {s: i.num_examples for s, i in builder.info.splits.items()}
+  assert splits == {'test': 19, 'test_blacklisted': 3}
+  assert builder.info.metadata['evaluation_only'] is True
+  report = builder.info.metadata['build_report']
+  assert report['counts'][report_lib.IMAGES_MISSING] == 2
+  assert not any('train_cls.txt' in n for n in report['notes'])
+
+
+def test_second_file_for_an_image_keeps_the_jpg(written, tmp_path):
+  manual = tmp_path / 'manual'
+  shutil.copytree(written[0], manual)
+  folder = manual / blurred.TRAIN_DIR / 'n03710721'
+  first = sorted(folder.iterdir())[0]
+  shutil.copyfile(DUMMY / 'folders' / 'train' / 'n03710721' / (first.stem + '.JPEG'),
+                  folder / (first.stem + '.JPEG'))
+  reader = readers.find_reader(manual)
+  listing = reader.list_train_class('n03710721')
+  assert len(listing.names) == 3 and listing.junk == (first.stem + '.JPEG',)
+  source = next(reader.read_train_class('n03710721', [first.stem + '.JPEG']))
+  assert source.read() == first.read_bytes()
+
+
+@pytest.mark.parametrize('archive', [blurred.TRAIN_ARCHIVE, blurred.VAL_ARCHIVE])
+def test_unextracted_archive_is_a_clear_error(archive, tmp_path):
+  (tmp_path / archive).write_bytes(b'\x1f\x8b')
+  with pytest.raises(InputError, match=f'{archive} must be extracted first.*tar -xzf {archive}'):
+    readers.find_reader(tmp_path)
+
+
+def test_bad_reference_list_names_the_line(written, tmp_path):
+  manual = tmp_path / 'manual'
+  shutil.copytree(written[0], manual)
+  (manual / blurred.TRAIN_REFERENCE).write_text('n01440764/n01440764_1 1\nfoo.jpg\n')
+  with pytest.raises(InputError, match=r'train_cls.txt, line 2: .foo.jpg. is not'):
+    readers.find_reader(manual).missing_images()
+
+
+def test_real_labels_and_class_list_use_the_original_names(written, tmp_path):
+  inputs = variants.write_all(DUMMY, tmp_path / 'variants')
+  builder = build(
+      written[0], tmp_path / 'out', real_labels=str(inputs['real_json']),
+      classes=str(inputs['classes']),
+  )
+  entries = json.loads(inputs['real_json'].read_text())
+  kept = {metadata.wnids().index(w) for w in ('n01440764', 'n03126707', 'n03710721')}
+  seen = 0
+  for example in tfds.as_numpy(builder.as_dataset(split='test+test_blacklisted')):
+    number = metadata.val_index(example['file_name'].decode())
+    assert [int(i) for i in example['real_label']] == entries[number - 1], number
+    assert int(example['label']) in kept
+    seen += 1
+  # The 3 classes' val images in the originals, less those with no blurred version.
+  originals = [
+      p.name for w in ('n01440764', 'n03126707', 'n03710721')
+      for p in (DUMMY / 'folders' / 'val' / w).iterdir() if p.name.startswith('ILSVRC')
+  ]
+  expected = [n for n in originals if n not in written[1]['missing']]
+  assert seen == len(expected) == 12

@@ -1,0 +1,457 @@
+"""Build variants on the dummy data: subsets, classes, ReaL labels, evaluation-only."""
+
+from __future__ import annotations
+
+import collections
+import json
+import pathlib
+import shutil
+
+import pytest
+import tensorflow_datasets as tfds
+
+from imagenet_custom import metadata
+from imagenet_custom import real_labels
+from imagenet_custom import report as report_lib
+from imagenet_custom import selection
+from imagenet_custom.errors import InputError
+from imagenet_custom.testing import variants
+from conftest import DUMMY, LAYOUTS, build, label_of, read_all
+
+# Dummy train classes and their image counts; validation takes 2, 2, 2, 2, 0, 1.
+CLASS_SIZES = {
+    'n01440764': 10, 'n01530575': 9, 'n02012849': 10, 'n03126707': 8,
+    'n03710637': 1, 'n03710721': 3,
+}
+SUBSET_CLASSES = ('n01440764', 'n03126707', 'n03710721')  # variants.write_all's list
+
+
+@pytest.fixture(scope='module')
+def inputs(tmp_path_factory) -> dict[str, pathlib.Path]:
+  return variants.write_all(DUMMY, tmp_path_factory.mktemp('variants'))
+
+
+@pytest.fixture(scope='module')
+def full(built) -> dict[str, object]:
+  return read_all(built['archives'])
+
+
+def _splits(stored) -> dict[str, int]:
+  return dict(collections.Counter(e.split for e in stored.values()))
+
+
+def _names(stored, split: str) -> set[str]:
+  return {name for name, e in stored.items() if e.split == split}
+
+
+def _shards(builder, splits) -> list[tuple[str, bytes]]:
+  return sorted(
+      (p.name, p.read_bytes())
+      for p in builder.data_path.iterdir()
+      if '.tfrecord' in p.name and p.name.split('-')[1].split('.')[0] in splits
+  )
+
+
+# --- selection rules -------------------------------------------------------
+
+
+def test_fraction_keeps_validation_and_nests_subsets():
+  names = [f'n01440764_{i}.JPEG' for i in range(1300)]
+  everything = selection.split_class(
+      'n01440764', names, 0.2, 'seed', selection.Selection(), 'origin'
+  )
+  tenth = selection.split_class(
+      'n01440764', names, 0.2, 'seed', selection.Selection(train_fraction=0.1), 'o'
+  )
+  hundredth = selection.split_class(
+      'n01440764', names, 0.2, 'seed', selection.Selection(train_fraction=0.01), 'o'
+  )
+  assert len(everything.validation) == 260 and len(everything.train) == 1040
+  assert tenth.validation == hundredth.validation == everything.validation
+  assert (len(tenth.train), len(hundredth.train)) == (130, 13)
+  assert hundredth.train < tenth.train < everything.train
+  assert len(tenth.left_out) == 1300 - 260 - 130
+
+
+@pytest.mark.parametrize(
+    'num_images, fraction, available, expected',
+    [
+        (1300, 0.01, 1040, 13),  # round(13.0)
+        (732, 0.01, 586, 7),     # round(7.32)
+        (1250, 0.01, 1000, 13),  # 12.5: halves up
+        (3, 0.01, 2, 1),         # at least one
+        (10, 1.0, 8, 8),         # at most what validation left
+    ],
+)
+def test_subset_count(num_images, fraction, available, expected):
+  assert selection.subset_count(num_images, fraction, available) == expected
+
+
+def test_file_list_takes_listed_images_out_of_validation():
+  names = [f'n01440764_{i}.JPEG' for i in range(10)]
+  full_split = selection.split_class('n01440764', names, 0.2, 's', selection.Selection(), 'o')
+  # One listed image the full build holds out for validation, one it trains on.
+  listed = frozenset({min(full_split.validation), min(full_split.train)})
+  chosen = selection.split_class(
+      'n01440764', names, 0.2, 's',
+      selection.Selection(train_list={'n01440764': listed}, train_list_origin='l.txt'), 'o',
+  )
+  assert chosen.train == listed
+  assert chosen.validation == full_split.validation - listed
+  assert len(chosen.validation) == len(full_split.validation) - 1 == 1
+  assert chosen.left_out == frozenset(names) - listed - chosen.validation
+
+
+def test_listed_image_missing_from_its_class_is_named():
+  with pytest.raises(InputError, match=r'l.txt: 1 listed images are missing from origin: n01440764_77.JPEG'):
+    selection.split_class(
+        'n01440764', ['n01440764_1.JPEG'], 0.2, 's',
+        selection.Selection(
+            train_list={'n01440764': frozenset({'n01440764_77.JPEG'})},
+            train_list_origin='l.txt',
+        ),
+        'origin',
+    )
+
+
+@pytest.mark.parametrize(
+    'text, message',
+    [
+        ('n01440764\ncrane\n', r"c.txt, line 2: 'crane' is not one of the 1,000"),
+        ('n01440764\nn01440764\n', 'line 2: n01440764 is listed twice .first on line 1.'),
+        ('# nothing\n\n', 'c.txt: no WNIDs'),
+        ('n99999999\n', "'n99999999' is not one of the 1,000"),
+    ],
+)
+def test_bad_class_lists(text, message):
+  with pytest.raises(InputError, match=message):
+    selection.parse_class_list(text, 'c.txt')
+
+
+def test_class_list_is_sorted_and_allows_comments():
+  assert selection.parse_class_list('n03126707  # crane\nn01440764\n', 'c') == (
+      'n01440764', 'n03126707'
+  )
+
+
+@pytest.mark.parametrize(
+    'text, message',
+    [
+        ('n01440764_1.JPEG\nn01440764/n01440764_2.JPEG\n', 'l.txt, line 2: .* is not a train image name'),
+        ('n01440764_1.jpg\n', 'line 1: .* is not a train image name'),
+        ('n99999999_1.JPEG\n', "'n99999999' is not one of the 1,000"),
+        ('\n', 'names no image'),
+    ],
+)
+def test_bad_train_lists(text, message):
+  with pytest.raises(InputError, match=message):
+    selection.parse_train_list(text, 'l.txt')
+
+
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(classes=None, relabel=False, train_subset=0.0), r'not a fraction in \(0, 1\]'),
+        (dict(classes=None, relabel=False, train_subset=1.5), 'not a fraction'),
+        (dict(classes=None, relabel=False, train_subset='/no/list.txt'), 'train_subset: /no/list.txt does not exist'),
+        (dict(classes='/no/c.txt', relabel=False, train_subset=None), 'classes: /no/c.txt does not exist'),
+        (dict(classes=None, relabel=True, train_subset=None), 'relabel needs a `classes` file'),
+    ],
+)
+def test_bad_selection_config(kwargs, message):
+  with pytest.raises(InputError, match=message):
+    selection.make_selection(**kwargs)
+
+
+def test_shipped_imagenet100_list():
+  path = pathlib.Path(selection.__file__).parent / 'class_lists' / 'imagenet100_cmc.txt'
+  wnids = selection.parse_class_list(path.read_text(), str(path))
+  assert len(wnids) == 100
+  # The source file's first and last lines (github.com/HobbitLong/CMC imagenet100.txt).
+  lines = [l for l in path.read_text().splitlines() if not l.startswith('#')]
+  assert (lines[0], lines[-1]) == ('n02869837', 'n02090622')
+  by_name = selection.make_selection('imagenet100_cmc', True, None)
+  assert by_name.classes == wnids and by_name.label_names() == wnids
+  with pytest.raises(InputError, match=r'or the name of a shipped list \(imagenet100_cmc\)'):
+    selection.make_selection('imagenet100', False, None)
+
+
+# --- ReaL ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    'text, message',
+    [
+        ('{"a": 1}', 'expected a list of 50,000 lists .* found dict'),
+        ('[[1]]', 'found 1 entries'),
+        ('[[1], ', 'not JSON'),
+        (json.dumps([[1]] * 49_999 + [[1000]]), r'entry 49999 \(ILSVRC2012_val_00050000\) is \[1000\]'),
+        (json.dumps([[1]] * 3 + [['a']] + [[]] * 49_996), r'entry 3 \(ILSVRC2012_val_00000004\)'),
+    ],
+)
+def test_bad_real_json(text, message):
+  with pytest.raises(InputError, match=message):
+    real_labels.parse_real_json(text, 'real.json')
+
+
+def test_real_json_missing():
+  with pytest.raises(InputError, match='real_labels: /no/real.json does not exist'):
+    real_labels.load_real_labels('/no/real.json')
+
+
+def test_real_labels_are_indexed_by_val_number(built, inputs, tmp_path):
+  builder = build(DUMMY / 'archives', tmp_path, real_labels=str(inputs['real_json']))
+  entries = json.loads(inputs['real_json'].read_text())
+  wnids = metadata.wnids()
+  dataset = builder.as_dataset(split='test+test_blacklisted')
+  seen = empty = 0
+  for example in tfds.as_numpy(dataset):
+    number = metadata.val_index(example['file_name'].decode())
+    real = [int(i) for i in example['real_label']]
+    # Entry number - 1, not entry number: neighbouring entries always differ.
+    assert real == entries[number - 1], number
+    assert real != entries[number], number
+    seen += 1
+    empty += not real
+  assert (seen, empty) == (24, 4)  # images 5, 10, 15, 20 have no ReaL label
+  for split in ('train', 'validation'):
+    for example in tfds.as_numpy(builder.as_dataset(split=split)):
+      assert example['real_label'].size == 0
+  assert builder.info.features['real_label'].feature.names == list(wnids)
+  assert 'real_label' not in built['archives'].info.features
+  # The labels, images and shards of the other features are those of a build
+  # without ReaL: same splits and file names.
+  assert _splits(read_all(builder)) == {'train': 32, 'validation': 9, 'test': 21, 'test_blacklisted': 3}
+
+
+# --- subsets on the dummy data --------------------------------------------
+
+
+def test_fraction_subset_build(inputs, full, tmp_path):
+  builder = build(DUMMY / 'archives', tmp_path, train_subset=0.1)
+  stored = read_all(builder)
+  assert _splits(stored) == {'train': 6, 'validation': 9, 'test': 21, 'test_blacklisted': 3}
+  # One train image per class (round(0.1 n) is 0 or 1, at least 1).
+  per_class = collections.Counter(
+      metadata.wnids()[e.label] for e in stored.values() if e.split == 'train'
+  )
+  assert per_class == {wnid: 1 for wnid in CLASS_SIZES}
+  assert _names(stored, 'validation') == _names(full, 'validation')
+  assert _names(stored, 'train') < _names(full, 'train')
+  counts = builder.info.metadata['build_report']['counts']
+  assert counts[report_lib.TRAIN_NOT_IN_SUBSET] == 41 - 9 - 6
+  assert builder.info.metadata['selection']['train_subset_fraction'] == 0.1
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_file_list_subset_build(layout, inputs, full, tmp_path):
+  builder = build(DUMMY / layout, tmp_path, train_subset=str(inputs['train_list']))
+  stored = read_all(builder)
+  listed = set(inputs['train_list'].read_text().split())
+  assert len(listed) == 11  # two per class, one from the class of one image
+  assert _splits(stored) == {'train': 11, 'validation': 5, 'test': 21, 'test_blacklisted': 3}
+  assert _names(stored, 'train') == listed
+  assert _names(stored, 'validation') == _names(full, 'validation') - listed
+  for name in listed:
+    assert stored[name].label == label_of(name.split('_')[0])
+  assert builder.info.metadata['build_report']['balanced'] is True
+
+
+def test_file_list_naming_a_missing_image_fails(tmp_path):
+  listing = tmp_path / 'list.txt'
+  listing.write_text('n01440764_14256.JPEG\nn01440764_99999.JPEG\n')
+  with pytest.raises(InputError, match=r'list.txt: 1 listed images are missing from .*n01440764: n01440764_99999.JPEG'):
+    build(DUMMY / 'folders', tmp_path / 'out', train_subset=str(listing))
+
+
+def test_file_list_naming_a_missing_class_fails(tmp_path):
+  listing = tmp_path / 'list.txt'
+  listing.write_text('n01440764_14256.JPEG\nn01443537_1.JPEG\n')
+  with pytest.raises(InputError, match=r'1 listed images are missing from the input .*n01443537_1.JPEG'):
+    build(DUMMY / 'kaggle', tmp_path / 'out', train_subset=str(listing))
+
+
+def test_classes_keep_the_1000_way_labels(inputs, full, tmp_path):
+  builder = build(DUMMY / 'kaggle', tmp_path, classes=str(inputs['classes']))
+  stored = read_all(builder)
+  assert _splits(stored) == {'train': 16, 'validation': 5, 'test': 10, 'test_blacklisted': 3}
+  kept = {name for name, e in full.items() if metadata.wnids()[e.label] in SUBSET_CLASSES}
+  assert set(stored) == kept
+  assert all(stored[name].label == full[name].label for name in stored)
+  assert builder.info.features['label'].num_classes == 1000
+  counts = builder.info.metadata['build_report']['counts']
+  assert counts[report_lib.VAL_OUTSIDE_CLASSES] == 11
+  assert counts[report_lib.TRAIN_READ] == 21
+
+
+def test_classes_relabelled_with_real_labels(inputs, full, tmp_path):
+  builder = build(
+      DUMMY / 'folders', tmp_path, classes=str(inputs['classes']), relabel=True,
+      real_labels=str(inputs['real_json']),
+  )
+  stored = read_all(builder)
+  assert _splits(stored) == {'train': 16, 'validation': 5, 'test': 10, 'test_blacklisted': 3}
+  assert builder.info.features['label'].names == list(SUBSET_CLASSES)
+  for name, example in stored.items():
+    assert example.label == SUBSET_CLASSES.index(metadata.wnids()[full[name].label])
+  assert builder.info.metadata['selection']['label_of_wnid'] == {
+      'n01440764': 0, 'n03126707': 1, 'n03710721': 2,
+  }
+  entries = json.loads(inputs['real_json'].read_text())
+  for example in tfds.as_numpy(builder.as_dataset(split='test+test_blacklisted')):
+    number = metadata.val_index(example['file_name'].decode())
+    expected = [
+        SUBSET_CLASSES.index(metadata.wnids()[i])
+        for i in entries[number - 1] if metadata.wnids()[i] in SUBSET_CLASSES
+    ]
+    assert [int(i) for i in example['real_label']] == expected
+
+
+def test_classes_without_train_images_fail(tmp_path):
+  classes = tmp_path / 'c.txt'
+  classes.write_text('n01443537\n')
+  with pytest.raises(InputError, match='none of its classes has train images'):
+    build(DUMMY / 'archives', tmp_path / 'out', classes=str(classes))
+
+
+# --- evaluation-only -------------------------------------------------------
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_evaluation_only_build(layout, inputs, built):
+  builder = build(inputs[f'eval_only_{layout}'], inputs[f'eval_only_{layout}'].parent / f'out_{layout}')
+  stored = read_all(builder)
+  assert _splits(stored) == {'test': 21, 'test_blacklisted': 3}
+  assert set(builder.info.splits) == {'test', 'test_blacklisted'}
+  assert builder.info.metadata['evaluation_only'] is True
+  assert built[layout].info.metadata['evaluation_only'] is False
+  report = builder.info.metadata['build_report']
+  assert report['balanced'] is True
+  assert report['notes'] == [
+      f'evaluation-only build: no train images in {inputs[f"eval_only_{layout}"]},'
+      ' so train and validation were not built; test and test_blacklisted were.'
+  ]
+  # The later full build writes the very same test shards.
+  assert _shards(builder, ('test', 'test_blacklisted')) == _shards(
+      built[layout], ('test', 'test_blacklisted')
+  )
+  assert len(_shards(builder, ('test', 'test_blacklisted'))) >= 2
+
+
+@pytest.mark.parametrize(
+    'layout, files, expected',
+    [
+        # The official val tar and the devkit: labels and blacklist, no boxes.
+        ('archives', ('ILSVRC2012_img_val.tar', 'ILSVRC2012_devkit_t12.tar.gz'),
+         {'test': 21, 'test_blacklisted': 3}),
+        # Kaggle's val tree and CSV only: no devkit, so no blacklist.
+        ('kaggle', ('ILSVRC/Data/CLS-LOC/val', 'LOC_val_solution.csv'), {'test': 24}),
+        # A val folder and the devkit.
+        ('folders', ('val', 'ILSVRC2012_devkit_t12.tar.gz'), {'test': 21, 'test_blacklisted': 3}),
+    ],
+)
+def test_evaluation_only_from_the_least_input(layout, files, expected, full, tmp_path):
+  manual = tmp_path / 'manual'
+  for relative in files:
+    source, target = DUMMY / layout / relative, manual / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+      shutil.copytree(source, target)
+    else:
+      shutil.copy2(source, target)
+  stored = read_all(build(manual, tmp_path / 'out'))
+  assert _splits(stored) == expected
+  for name, example in stored.items():
+    assert example.label == full[name].label, name
+    assert example.bboxes.shape == (0, 4)
+
+
+def test_evaluation_only_without_val_labels_fails(tmp_path):
+  (tmp_path / 'val').mkdir()
+  for image in (DUMMY / 'folders' / 'val').rglob('*.JPEG'):
+    (tmp_path / 'val' / image.name).write_bytes(image.read_bytes())
+  with pytest.raises(InputError, match='val: no val labels'):
+    build(tmp_path, tmp_path / 'out')
+
+
+def test_no_train_and_no_val_names_both(tmp_path):
+  (tmp_path / 'ILSVRC' / 'Data' / 'CLS-LOC').mkdir(parents=True)
+  with pytest.raises(InputError, match='has no train images and no val images'):
+    build(tmp_path, tmp_path / 'out')
+
+
+# --- label map at build time ----------------------------------------------
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_label_map_is_stored(layout, built, manifest):
+  table = built[layout].info.metadata['label_map']
+  assert len(table) == 1000
+  assert [row['wnid'] for row in table] == list(metadata.wnids())
+  tench = table[0]
+  assert tench == {
+      'index': 0, 'wnid': 'n01440764',
+      'ilsvrc2012_id': manifest['ilsvrc_ids']['n01440764'],
+      'tf_slim_index': 1, 'name': 'tench',
+  }
+  assert all(row['ilsvrc2012_id'] == manifest['ilsvrc_ids'][row['wnid']] for row in table)
+  assert [row['name'] for row in table] == built[layout].info.metadata['class_names']
+
+
+# --- Beam and the tfds CLI ---------------------------------------------------
+
+
+def _with_real(builder) -> dict[str, tuple]:
+  found = {}
+  for split in builder.info.splits:
+    dataset = builder.as_dataset(split=split, decoders={'image': tfds.decode.SkipDecoding()})
+    for ex in tfds.as_numpy(dataset):
+      found[ex['file_name'].decode()] = (
+          split, int(ex['label']), ex['image'], [int(i) for i in ex['real_label']]
+      )
+  return found
+
+
+def test_beam_build_of_a_variant_matches_the_plain_build(inputs, tmp_path):
+  config = dict(
+      classes=str(inputs['classes']), relabel=True, train_subset=0.5,
+      real_labels=str(inputs['real_json']),
+  )
+  plain = _with_real(build(DUMMY / 'archives', tmp_path / 'plain', **config))
+  beam_builder = build(DUMMY / 'archives', tmp_path / 'beam', beam=True, **config)
+  assert _with_real(beam_builder) == plain
+  # round(0.5 n), n = 10, 8, 3, after validation's 2, 2, 1.
+  assert collections.Counter(v[0] for v in plain.values()) == {
+      'train': 5 + 4 + 2, 'validation': 5, 'test': 10, 'test_blacklisted': 3,
+  }
+  assert beam_builder.info.metadata['build_report']['balanced'] is True
+
+
+def test_tfds_cli_takes_the_variant_fields_as_json(inputs, tmp_path):
+  import os, subprocess, sys  # pylint: disable=g-import-not-at-top,multiple-imports
+  from conftest import REPO  # pylint: disable=g-import-not-at-top
+
+  env = dict(os.environ, PYTHONPATH=str(REPO))
+  config = json.dumps({
+      'name': 'pct10', 'train_subset': 0.1, 'real_labels': str(inputs['real_json']),
+  })
+  result = subprocess.run(
+      [str(pathlib.Path(sys.executable).parent / 'tfds'), 'build', 'imagenet_custom',
+       f'--manual_dir={DUMMY / "kaggle"}', f'--data_dir={tmp_path}', f'--config={config}'],
+      cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'written: train 6, validation 9, test 21, test_blacklisted 3' in result.stdout
+  assert 'not in train_subset 26' in result.stdout
+
+
+def test_beam_evaluation_only_build(inputs, full, tmp_path):
+  builder = build(inputs['eval_only_kaggle'], tmp_path, beam=True)
+  stored = read_all(builder)
+  assert _splits(stored) == {'test': 21, 'test_blacklisted': 3}
+  for name, example in stored.items():
+    assert (example.split, example.label, example.image) == (
+        full[name].split, full[name].label, full[name].image
+    ), name
+  assert builder.info.metadata['evaluation_only'] is True
+  assert builder.info.metadata['build_report']['balanced'] is True
