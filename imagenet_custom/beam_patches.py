@@ -23,8 +23,10 @@ for other pipelines. It keeps Beam's graph rewrites (`dask_overrides`) and its
 translations of Create, GroupByKey and Flatten, and replaces the ParDo
 translation and the run: a bundle's outputs are collected after
 `finish_bundle`, side inputs are `dask.bag.Item`s of the same graph (computed
-once), every unconsumed output is computed, and each bundle's metric updates
-travel back beside its outputs. `check_beam_internals()` fails loudly, naming
+once), every unconsumed output is computed, each bundle's metric updates
+travel back beside its outputs, and a `beam.Create` is split into two
+partitions per worker thread unless `dask_npartitions` or
+`dask_partition_size` says otherwise (see `default_partitions`). `check_beam_internals()` fails loudly, naming
 this module, when the Beam internals it builds on change.
 """
 
@@ -276,6 +278,25 @@ class _BagVisitor(PipelineVisitor):
     return [bag for node, bag in self.bags.items() if node not in self.consumed]
 
 
+def default_partitions(threads: int) -> int:
+  """Partitions of each `beam.Create` when the options do not say.
+
+  Beam's Reshuffle is a no-op on Dask, so a Create's partitions are the only
+  spreading of work (Beam's default of 128 elements per partition puts all
+  100 classes of a build on one worker). Every partition then takes part in
+  each GroupByKey's task shuffle, whose task count grows with the square of the
+  partitions (233,667 tasks for 100 classes at one class per partition): a few
+  partitions per worker thread keep every thread busy and the graph small.
+
+  Args:
+    threads: worker threads in the cluster.
+
+  Returns:
+    The number of partitions.
+  """
+  return 2 * max(threads, 1)
+
+
 class DaskRunnerResult(PipelineResult):
   """The running pipeline: its futures, then its metrics."""
 
@@ -333,6 +354,8 @@ class DaskRunner(dask_runner.DaskRunner):
     )
     bag_kwargs = dask_runner.DaskOptions._extract_bag_kwargs(dask_options)  # pylint: disable=protected-access
     client = dask.distributed.Client(**dask_options)
+    if not bag_kwargs:
+      bag_kwargs['npartitions'] = default_partitions(sum(client.nthreads().values()))
     pipeline.replace_all(overrides.dask_overrides())
     visitor = _BagVisitor(bag_kwargs)
     pipeline.visit(visitor)
