@@ -66,6 +66,21 @@ def test_cli_error_is_readable(tmp_path):
   assert not list((tmp_path / 'out').glob('imagenet_custom/*/*/dataset_info.json'))
 
 
+def _has_build_workers(parent: int) -> bool:
+  """Whether a process has build workers (children running _worker_main.py)."""
+  for entry in pathlib.Path('/proc').iterdir():
+    if not entry.name.isdigit():
+      continue
+    try:
+      cmdline = (entry / 'cmdline').read_bytes()
+      ppid = int((entry / 'stat').read_text().rsplit(')', 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+      continue
+    if ppid == parent and b'_worker_main.py' in cmdline:
+      return True
+  return False
+
+
 def test_killed_build_resumes_to_the_same_dataset(tmp_path):
   reference = tmp_path / 'reference'
   build(DUMMY / 'archives', reference)
@@ -75,10 +90,13 @@ def test_killed_build_resumes_to_the_same_dataset(tmp_path):
   process = subprocess.Popen(
       command, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
   )
-  # Kill it once it has started writing shards.
+  # Kill it mid-build: once its worker processes run (from the split
+  # generators to the last shard), which a poll cannot miss even when the
+  # dummy build takes only a few seconds.
   deadline = time.time() + 300
-  while time.time() < deadline and not list(data_dir.glob('imagenet_custom/*/*incomplete*/*')):
-    time.sleep(0.05)
+  while time.time() < deadline and not _has_build_workers(process.pid):
+    assert process.poll() is None, 'the build ended before it could be killed'
+    time.sleep(0.01)
   process.send_signal(signal.SIGKILL)
   process.wait()
   assert not list(data_dir.glob('imagenet_custom/*/*/dataset_info.json'))
