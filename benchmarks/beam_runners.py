@@ -3,7 +3,7 @@
 Each contender is one `tfds build imagenet_custom` process; its whole process
 tree (Dask workers, Beam SDK worker processes) is polled for the summed RSS
 and PSS. Inputs: the checked-in dummy data, then a generated download of
-`--images` realistic images (made once by `build_benchmark.prepare_input`).
+`--images` realistic images (made once by `inputs.prepare_input`).
 
   python benchmarks/beam_runners.py --images 3000
 """
@@ -24,9 +24,12 @@ import psutil
 
 if __package__ in (None, ''):
   sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from benchmarks import build_benchmark  # pylint: disable=g-import-not-at-top
+from benchmarks.build import cli  # pylint: disable=g-import-not-at-top
+from benchmarks.build import contenders as contenders_lib  # pylint: disable=g-import-not-at-top
+from benchmarks.build import environment  # pylint: disable=g-import-not-at-top
+from benchmarks.build import inputs  # pylint: disable=g-import-not-at-top
 
-PROJECT_DIR = build_benchmark.PROJECT_DIR
+PROJECT_DIR = pathlib.Path(__file__).resolve().parent.parent
 DUMMY_ARCHIVES = PROJECT_DIR / 'dummy_data' / 'archives'
 # `--beam_pipeline_options` per contender; None is the plain build.
 CONTENDERS: dict[str, str | None] = {
@@ -112,14 +115,14 @@ def run_contender(
     The measurement.
 
   Raises:
-    build_benchmark.BuildFailed: the build exited with an error.
+    contenders_lib.BuildFailed: the build exited with an error.
   """
-  paths = build_benchmark.run_paths(work_dir, name)
-  command = [*build_benchmark.tfds_command(), 'build', 'imagenet_custom',
+  paths = contenders_lib.run_paths(work_dir, name)
+  command = [*contenders_lib.tfds_command(), 'build', 'imagenet_custom',
              f'--manual_dir={manual_dir}', f'--data_dir={paths.out}']
   if beam_options:
     command.append(f'--beam_pipeline_options={beam_options}')
-  env = build_benchmark.run_env(paths)
+  env = contenders_lib.run_env(paths)
   env['PYTHONPATH'] = os.pathsep.join([str(PROJECT_DIR), env.get('PYTHONPATH', '')])
   with paths.log.open('wb') as log:
     started = time.monotonic()
@@ -131,8 +134,8 @@ def run_contender(
     wall = time.monotonic() - started
     peaks.stop()
   if os.waitstatus_to_exitcode(status) != 0:
-    raise build_benchmark.BuildFailed(
-        f'{name} failed; see {paths.log}:\n{build_benchmark.log_tail(paths.log)}'
+    raise contenders_lib.BuildFailed(
+        f'{name} failed; see {paths.log}:\n{contenders_lib.log_tail(paths.log)}'
     )
   return Result(
       wall_s=wall,
@@ -140,7 +143,7 @@ def run_contender(
       peak_rss=peaks.rss,
       peak_pss=peaks.pss,
       peak_processes=peaks.processes,
-      examples=build_benchmark.count_written(paths.out),
+      examples=contenders_lib.count_written(paths.out),
   )
 
 
@@ -158,12 +161,12 @@ def format_rows(title: str, results: dict[str, Result]) -> str:
   lines = [
       f'{title}',
       '',
-      '| contender | wall s | CPU s | × plain wall | peak RSS MB (sum) | peak PSS MB (sum)'
+      '| contender | wall s | CPU s | x plain wall | peak RSS MB (sum) | peak PSS MB (sum)'
       ' | processes | examples |',
       '|---|---:|---:|---:|---:|---:|---:|---:|',
   ]
   for name, result in results.items():
-    ratio = f'{result.wall_s / plain.wall_s:.1f}×' if plain else '-'
+    ratio = f'{result.wall_s / plain.wall_s:.1f}x' if plain else '-'
     lines.append(
         f'| {name} | {result.wall_s:.1f} | {result.cpu_s:.1f} | {ratio}'
         f' | {result.peak_rss / 2**20:,.0f} | {result.peak_pss / 2**20:,.0f}'
@@ -188,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> None:
   parser.add_argument('--images', type=int, default=3000,
                       help='generated images (train + val); 0 = dummy data only')
   parser.add_argument('--work_dir', type=pathlib.Path,
-                      default=build_benchmark.DEFAULT_WORK_DIR)
+                      default=cli.DEFAULT_WORK_DIR)
   parser.add_argument('--contenders', default=','.join(CONTENDERS),
                       help=f'comma-separated subset of {",".join(CONTENDERS)}')
   parser.add_argument('--seed', type=int, default=0)
@@ -197,10 +200,10 @@ def main(argv: Sequence[str] | None = None) -> None:
   unknown = set(contenders) - set(CONTENDERS)
   if unknown:
     parser.error(f'unknown contenders {sorted(unknown)}; choose from {", ".join(CONTENDERS)}')
-  print(build_benchmark.machine_summary(args.work_dir), flush=True)
+  print(environment.machine_summary(args.work_dir), flush=True)
   tables = [measure_input('Dummy data (dummy_data/archives)', DUMMY_ARCHIVES, args.work_dir, contenders)]
   if args.images:
-    inp = build_benchmark.prepare_input(
+    inp = inputs.prepare_input(
         PROJECT_DIR, args.work_dir, args.images, small=False, seed=args.seed,
         layouts=('archives',),
     )

@@ -62,11 +62,12 @@ PROJECT_DIR = pathlib.Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
   sys.path.insert(0, str(PROJECT_DIR))
 
-from benchmarks.read import inputs
-from benchmarks.read import measure
-from benchmarks.read import methods as methods_lib
-from benchmarks.read import stages
-from benchmarks.read import tables
+from benchmarks.read import inputs  # noqa: E402 (after the path is set)
+from benchmarks.read import measure  # noqa: E402
+from benchmarks.read import methods as methods_lib  # noqa: E402
+from benchmarks.read import stages  # noqa: E402
+from benchmarks.read import tables  # noqa: E402
+
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 

@@ -44,11 +44,11 @@ from apache_beam.metrics.execution import MetricsContainer
 from apache_beam.metrics.execution import MetricUpdates
 from apache_beam.pipeline import AppliedPTransform
 from apache_beam.pipeline import PipelineVisitor
+from apache_beam.runners.common import _OutputHandler
 from apache_beam.runners.common import DoFnContext
 from apache_beam.runners.common import DoFnInvoker
 from apache_beam.runners.common import DoFnSignature
 from apache_beam.runners.common import Receiver
-from apache_beam.runners.common import _OutputHandler
 from apache_beam.runners.dask import dask_runner
 from apache_beam.runners.dask import overrides
 from apache_beam.runners.dask import transform_evaluator
@@ -162,7 +162,7 @@ def _run_bundle(
           spec.view_options,
           [transform_evaluator.get_windowed_value(v, bundle.window_fn) for v in values],
       )
-      for spec, values in zip(bundle.side_inputs, side_values)
+      for spec, values in zip(bundle.side_inputs, side_values, strict=False)
   ]
   invoker = DoFnInvoker.create_invoker(
       DoFnSignature(bundle.do_fn),

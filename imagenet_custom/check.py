@@ -340,7 +340,7 @@ def run_check(
     with concurrent.futures.ThreadPoolExecutor(_HEAD_THREADS) as pool:
       scans = dict(zip(
           classes.names,
-          pool.map(lambda wnid: _scan_class(reader, wnid), classes.names),
+          pool.map(lambda wnid: _scan_class(reader, wnid), classes.names), strict=False,
       ))
     for wnid, (listing, found, sample) in scans.items():
       result.junk += len(listing.junk)

@@ -39,11 +39,11 @@ from etils import epath
 
 from imagenet_custom import metadata
 from imagenet_custom import tario
+from imagenet_custom.errors import InputError
 from imagenet_custom.readers import devkit
 from imagenet_custom.readers import kaggle
 from imagenet_custom.readers import kaggle_zip
 from imagenet_custom.readers.zip_tree import ZipTree
-from imagenet_custom.errors import InputError
 
 COLUMNS = ('index', 'wnid', 'ilsvrc2012_id', 'tf_slim_index', 'name')
 # TF-slim's classifiers have 1,001 outputs, 0 being "background".
@@ -195,6 +195,7 @@ def stored_label_map(data_dir: str) -> list[LabelRow]:
     Its rows.
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  # Slow.
+
   from imagenet_custom import summary  # pylint: disable=g-import-not-at-top
 
   dataset_dir = summary.find_dataset_dir(data_dir)

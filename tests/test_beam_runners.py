@@ -7,8 +7,8 @@ worker processes (`direct_running_mode=multi_processing`).
 
 from __future__ import annotations
 
-import pathlib
 from collections.abc import Iterator
+import pathlib
 from typing import Any
 
 import apache_beam as beam
@@ -19,7 +19,10 @@ import tensorflow_datasets as tfds
 
 import imagenet_custom
 from imagenet_custom import beam_patches
-from conftest import DUMMY, build, read_all
+
+from builds import build
+from builds import DUMMY
+from builds import read_all
 
 FNAPI_MULTIPROCESS = [
     '--runner=FnApiRunner', '--direct_num_workers=2', '--direct_running_mode=multi_processing',

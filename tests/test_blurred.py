@@ -17,7 +17,10 @@ from imagenet_custom.errors import InputError
 from imagenet_custom.readers import blurred
 from imagenet_custom.testing import blurred as blurred_data
 from imagenet_custom.testing import variants
-from conftest import DUMMY, build, read_all
+
+from builds import build
+from builds import DUMMY
+from builds import read_all
 
 
 @pytest.fixture(scope='module')

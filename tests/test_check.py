@@ -13,7 +13,10 @@ import pytest
 from imagenet_custom import check
 from imagenet_custom.testing import blurred as blurred_data
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
-from conftest import DUMMY, LAYOUTS, REPO
+
+from builds import DUMMY
+from builds import LAYOUTS
+from builds import REPO
 
 
 def _tree(root: pathlib.Path) -> dict[str, tuple[int, int]]:

@@ -18,7 +18,10 @@ from imagenet_custom.readers import zip_tree
 from imagenet_custom.readers.zip_tree import ZipTree
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
 from imagenet_custom.testing import variants
-from conftest import DUMMY, build, read_all
+
+from builds import build
+from builds import DUMMY
+from builds import read_all
 
 
 def _shards(builder) -> dict[str, bytes]:

@@ -13,7 +13,9 @@ import pytest
 
 from imagenet_custom import labels
 from imagenet_custom import metadata
-from conftest import DUMMY, REPO
+
+from builds import DUMMY
+from builds import REPO
 
 REAL_META = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'imagenet-meta'
 needs_real_meta = pytest.mark.skipif(

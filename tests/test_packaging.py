@@ -32,8 +32,8 @@ def _requirements() -> list[Requirement]:
 def _lock(name: str) -> dict[str, str]:
   """A lock file's pins by canonical name."""
   pins = {}
-  for line in (REPO / name).read_text().splitlines():
-    line = line.split('#', 1)[0].strip()
+  for raw in (REPO / name).read_text().splitlines():
+    line = raw.split('#', 1)[0].strip()
     if line:
       package, version = line.split('==')
       pins[canonicalize_name(package)] = version
@@ -125,5 +125,5 @@ def test_smoke_check_finds_a_second_tensorflow(installed, problems, monkeypatch)
   monkeypatch.setattr(smoke_check, 'installed_version', installed.get)
   found = smoke_check.check_one_tensorflow()
   assert len(found) == len(problems)
-  for message, expected in zip(found, problems):
+  for message, expected in zip(found, problems, strict=False):
     assert expected in message

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from imagenet_custom import metadata
+
 from builds import build
 from builds import DUMMY
 from builds import REPO
@@ -162,8 +164,9 @@ def test_progress_line_counts_every_image(larger_input, tmp_path):
 
 def test_max_examples_per_split_stops_each_split_early(tmp_path):
   """TFDS stops consuming each split; the next split gets fresh workers."""
-  import imagenet_custom  # pylint: disable=g-import-not-at-top
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
+  import imagenet_custom  # pylint: disable=g-import-not-at-top
 
   builder = imagenet_custom.Builder(
       data_dir=str(tmp_path),
@@ -180,7 +183,10 @@ def test_max_examples_per_split_stops_each_split_early(tmp_path):
 
 
 def test_val_tasks_carry_only_their_own_labels_and_boxes(monkeypatch):
-  from imagenet_custom import generate, parallel_build, readers, report  # pylint: disable=g-import-not-at-top
+  from imagenet_custom import generate  # pylint: disable=g-import-not-at-top
+  from imagenet_custom import parallel_build  # pylint: disable=g-import-not-at-top
+  from imagenet_custom import readers  # pylint: disable=g-import-not-at-top
+  from imagenet_custom import report  # pylint: disable=g-import-not-at-top
 
   monkeypatch.setattr(parallel_build, 'VAL_TASK_SIZE', 5)
   reader = readers.find_reader(DUMMY / 'archives')

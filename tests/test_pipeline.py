@@ -12,6 +12,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from imagenet_custom import pipeline
+
 import conftest_training
 from conftest_training import SPLIT_SIZES
 
@@ -93,7 +94,7 @@ def test_eval_covers_the_split_once_in_order_and_is_deterministic(data_dir):
   assert sizes[-1] == SPLIT_SIZES['test'] % BATCH  # The partial batch is kept.
   for other in (again, fresh):
     assert len(other) == len(first)
-    for (a, la), (b, lb) in zip(first, other):
+    for (a, la), (b, lb) in zip(first, other, strict=False):
       np.testing.assert_array_equal(a, b)
       np.testing.assert_array_equal(la, lb)
   stored = tfds.load(
@@ -109,17 +110,17 @@ def test_seeded_training_is_deterministic(data_dir):
   first = _batches(pipeline.load_train(data_dir, BATCH, SIZE, seed=7), 6)
   second = _batches(pipeline.load_train(data_dir, BATCH, SIZE, seed=7), 6)
   other = _batches(pipeline.load_train(data_dir, BATCH, SIZE, seed=8), 6)
-  for (a, la), (b, lb) in zip(first, second):
+  for (a, la), (b, lb) in zip(first, second, strict=False):
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(la, lb)
-  assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(first, other))
+  assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(first, other, strict=False))
 
 
 def test_unseeded_training_draws_new_crops(data_dir):
   data_dir = str(data_dir)
   first = _batches(pipeline.load_train(data_dir, BATCH, SIZE), 4)
   second = _batches(pipeline.load_train(data_dir, BATCH, SIZE), 4)
-  assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(first, second))
+  assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(first, second, strict=False))
 
 
 def test_train_dataset_on_tfds_load_output_keeps_every_example(data_dir):
@@ -161,12 +162,12 @@ def test_grayscale_jpegs_give_three_equal_channels():
   gray = _jpeg(pixels, 'L')
   assert tf.io.decode_jpeg(gray).shape[-1] == 1
   boxes = tf.constant([[0.1, 0.1, 0.9, 0.9]])
-  for image in (
+  for tensor in (
       pipeline.preprocess_train(gray, boxes, SIZE),
       pipeline.preprocess_train(gray, boxes, SIZE, tf.constant([1, 2])),
       pipeline.preprocess_eval(gray, SIZE),
   ):
-    image = image.numpy()
+    image = tensor.numpy()
     assert image.shape == (SIZE, SIZE, 3)
     np.testing.assert_allclose(image[..., 0], image[..., 1], atol=1e-3)
     np.testing.assert_allclose(image[..., 0], image[..., 2], atol=1e-3)

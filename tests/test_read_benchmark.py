@@ -15,7 +15,8 @@ import tensorflow as tf
 from benchmarks.read import inputs
 from benchmarks.read import scaled
 from benchmarks.read import tables
-from benchmarks.read.measure import Measurement, Method
+from benchmarks.read.measure import Measurement
+from benchmarks.read.measure import Method
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 

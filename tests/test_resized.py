@@ -16,7 +16,11 @@ import imagenet_custom
 from imagenet_custom import pipeline
 from imagenet_custom import report as report_lib
 from imagenet_custom.errors import InputError
-from conftest import DUMMY, REPO, build, read_all
+
+from builds import build
+from builds import DUMMY
+from builds import read_all
+from builds import REPO
 
 # The dummy images are 40 to 64 px on their shorter side: `s256` keeps them
 # all, a 32 px build shrinks them all.
@@ -187,7 +191,7 @@ def test_pipelines_read_the_named_config(training_dir):
       len(e['image'].numpy()) for e in originals
   )
   eval_batches = pipeline.load_eval(str(training_dir), 8, SMALL_SIDE, split='test', config='s32')
-  assert np.concatenate([l.numpy() for _, l in eval_batches]).tolist() == labels
+  assert np.concatenate([batch_labels.numpy() for _, batch_labels in eval_batches]).tolist() == labels
   # eval_dataset on a tfds.load result of the resized config: the same centre crop.
   first = next(iter(pipeline.eval_dataset(resized, 1, SMALL_SIDE)))[0].numpy()[0]
   expected = pipeline.preprocess_eval(next(iter(resized))['image'], SMALL_SIDE).numpy()

@@ -10,7 +10,9 @@ import pytest
 from imagenet_custom import readers
 from imagenet_custom import tario
 from imagenet_custom.errors import InputError
-from conftest import DUMMY, build
+
+from builds import build
+from builds import DUMMY
 
 
 def _tar(members: dict[str, bytes]) -> bytes:

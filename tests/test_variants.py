@@ -16,7 +16,12 @@ from imagenet_custom import report as report_lib
 from imagenet_custom import selection
 from imagenet_custom.errors import InputError
 from imagenet_custom.testing import variants
-from conftest import DUMMY, LAYOUTS, build, label_of, read_all
+
+from builds import build
+from builds import DUMMY
+from builds import label_of
+from builds import LAYOUTS
+from builds import read_all
 
 # Dummy train classes and their image counts; validation takes 2, 2, 2, 2, 0, 1.
 CLASS_SIZES = {
@@ -168,7 +173,7 @@ def test_shipped_imagenet100_list():
   wnids = selection.parse_class_list(path.read_text(), str(path))
   assert len(wnids) == 100
   # The source file's first and last lines (github.com/HobbitLong/CMC imagenet100.txt).
-  lines = [l for l in path.read_text().splitlines() if not l.startswith('#')]
+  lines = [line for line in path.read_text().splitlines() if not line.startswith('#')]
   assert (lines[0], lines[-1]) == ('n02869837', 'n02090622')
   by_name = selection.make_selection('imagenet100_cmc', True, None)
   assert by_name.classes == wnids and by_name.label_names() == wnids
@@ -235,7 +240,7 @@ def test_fraction_subset_build(inputs, full, tmp_path):
   per_class = collections.Counter(
       metadata.wnids()[e.label] for e in stored.values() if e.split == 'train'
   )
-  assert per_class == {wnid: 1 for wnid in CLASS_SIZES}
+  assert per_class == dict.fromkeys(CLASS_SIZES, 1)
   assert _names(stored, 'validation') == _names(full, 'validation')
   assert _names(stored, 'train') < _names(full, 'train')
   counts = builder.info.metadata['build_report']['counts']
@@ -428,8 +433,11 @@ def test_beam_build_of_a_variant_matches_the_plain_build(inputs, tmp_path):
 
 
 def test_tfds_cli_takes_the_variant_fields_as_json(inputs, tmp_path):
-  import os, subprocess, sys  # pylint: disable=g-import-not-at-top,multiple-imports
-  from conftest import REPO  # pylint: disable=g-import-not-at-top
+  import os
+  import subprocess
+  import sys  # pylint: disable=g-import-not-at-top,multiple-imports
+
+  from builds import REPO  # pylint: disable=g-import-not-at-top
 
   env = dict(os.environ, PYTHONPATH=str(REPO))
   config = json.dumps({

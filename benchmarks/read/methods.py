@@ -13,7 +13,9 @@ from typing import Any
 import tensorflow as tf
 
 from benchmarks.read import inputs
-from benchmarks.read.measure import BATCH_SIZE, IMAGE_SIZE, Method
+from benchmarks.read.measure import BATCH_SIZE
+from benchmarks.read.measure import IMAGE_SIZE
+from benchmarks.read.measure import Method
 from imagenet_custom import pipeline
 
 try:

@@ -12,7 +12,9 @@ import tensorflow_datasets as tfds
 from benchmarks.read import inputs
 from benchmarks.read import methods
 from benchmarks.read import scaled as scaled_lib
-from benchmarks.read.measure import BATCH_SIZE, IMAGE_SIZE, measure_stage
+from benchmarks.read.measure import BATCH_SIZE
+from benchmarks.read.measure import IMAGE_SIZE
+from benchmarks.read.measure import measure_stage
 from imagenet_custom import pipeline
 
 # A training size where scaled decoding applies to ~400 px originals (crops of
@@ -133,7 +135,7 @@ def _disk_read(data_dir: str, features: tuple[str, ...] | None) -> tf.data.Datas
   decoders = {'image': tfds.decode.SkipDecoding()}
   if features is not None:
     decoders = tfds.decode.PartialDecoding(
-        {feature: True for feature in features}, decoders=decoders
+        dict.fromkeys(features, True), decoders=decoders
     )
   ds = tfds.load(
       pipeline.DATASET_NAME, split='train', data_dir=data_dir, shuffle_files=True,

@@ -117,7 +117,7 @@ archives (from image-net.org, ILSVRC2012), not extracted:
       members, self._outer_junk = _members(self._file(TRAIN_TAR), TRAIN_TAR)
       index = {}
       for member in members:
-        wnid, dot, extension = member.name.partition('.')
+        wnid, _, extension = member.name.partition('.')
         if extension != 'tar':
           raise InputError(
               f'{TRAIN_TAR}:{member.name}: expected only per-class tars'

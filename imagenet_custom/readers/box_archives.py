@@ -11,8 +11,8 @@ from etils import epath
 
 from imagenet_custom import metadata
 from imagenet_custom import tario
-from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import is_junk
+from imagenet_custom.readers.base import RawFile
 
 BBOX_TRAIN = 'ILSVRC2012_bbox_train_v2.tar.gz'
 BBOX_VAL = 'ILSVRC2012_bbox_val_v3.tgz'

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from etils import epath
 
+from imagenet_custom import metadata
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import box_archives
 from imagenet_custom.readers import devkit
@@ -26,7 +27,6 @@ from imagenet_custom.readers.directories import class_folders
 from imagenet_custom.readers.directories import list_directory
 from imagenet_custom.readers.directories import read_folder
 from imagenet_custom.readers.directories import read_head
-from imagenet_custom import metadata
 
 
 class FolderReader(Reader):

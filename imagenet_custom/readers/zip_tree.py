@@ -56,7 +56,7 @@ _indexes: dict[tuple[int, str], _Index] = {}
 
 def _after_fork_in_child() -> None:
   # Another thread of the parent may have held the lock when it forked.
-  global _lock
+  global _lock  # noqa: PLW0603 (the module lock is replaced in a forked child)
   _lock = threading.Lock()
 
 
