@@ -8,7 +8,7 @@ the build report when the pipeline is done.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -60,7 +60,7 @@ def split_transform(plan: generate.Plan, split: str) -> beam.PTransform:
   """
   if split in splits.TRAIN_SPLITS:
     items: list[Any] = plan.train_wnids()
-    work = _class_examples
+    work: Callable[[Any, generate.Plan, str], Any] = _class_examples
   else:
     names = plan.val_split_names(split)
     items = [names[i : i + VAL_CHUNK] for i in range(0, len(names), VAL_CHUNK)]

@@ -238,7 +238,7 @@ def resize_to_shorter_side(
   size = resized_size(prepared.width, prepared.height, shorter_side)
   factor = min(prepared.width // size[0], prepared.height // size[1])
   if factor > 1:
-    image = image.reduce(factor)
+    image = image.reduce(factor)  # type: ignore[assignment]  # An Image, not an ImageFile.
   resized = image.resize(size, Image.Resampling.LANCZOS)
   buffer = io.BytesIO()
   resized.save(

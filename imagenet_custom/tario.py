@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import io
 import os
 import tarfile
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
 from etils import epath
 
@@ -19,6 +19,9 @@ from imagenet_custom.errors import InputError
 
 _BLOCK = tarfile.BLOCKSIZE
 
+
+# A seekable binary file: an open file, or a `Window` into one.
+Stream: TypeAlias = 'BinaryIO | io.RawIOBase'
 
 def open_raw(path: epath.Path) -> BinaryIO:
   """Opens a file for unbuffered, seekable binary reading.
@@ -37,7 +40,7 @@ def open_raw(path: epath.Path) -> BinaryIO:
 class Window(io.RawIOBase):
   """A read-only, seekable view of `size` bytes at `start` of another file."""
 
-  def __init__(self, base: BinaryIO, start: int, size: int):
+  def __init__(self, base: Stream, start: int, size: int):
     super().__init__()
     self._base = base
     self._start = start
@@ -76,7 +79,7 @@ class Window(io.RawIOBase):
     return f'Window(start={self._start}, size={self._size})'
 
 
-def file_size(fileobj: BinaryIO) -> int:
+def file_size(fileobj: Stream) -> int:
   """The size of a seekable file, leaving its position unchanged."""
   position = fileobj.tell()
   size = fileobj.seek(0, io.SEEK_END)
@@ -84,7 +87,7 @@ def file_size(fileobj: BinaryIO) -> int:
   return size
 
 
-def iter_members(fileobj: BinaryIO, origin: str) -> Iterator[tarfile.TarInfo]:
+def iter_members(fileobj: Stream, origin: str) -> Iterator[tarfile.TarInfo]:
   """Lists the regular files of an uncompressed tar, reading headers only.
 
   Unlike `tarfile`, which stops silently at a corrupt header or at the end of
@@ -109,7 +112,7 @@ def iter_members(fileobj: BinaryIO, origin: str) -> Iterator[tarfile.TarInfo]:
   try:
     tar = tarfile.open(fileobj=fileobj, mode='r:')
     while (member := tar.next()) is not None:
-      tar.members.clear()  # tarfile keeps every header otherwise.
+      tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every header otherwise.
       if member.offset_data + member.size > size:
         raise InputError(
             f'{origin}: truncated archive: member {member.name} needs'
@@ -130,7 +133,7 @@ def iter_members(fileobj: BinaryIO, origin: str) -> Iterator[tarfile.TarInfo]:
     )
 
 
-def supports_pread(fileobj: BinaryIO) -> bool:
+def supports_pread(fileobj: Stream) -> bool:
   """Whether `read_member` on this file is safe from any thread.
 
   True for local files (`io.FileIO`) where the OS has `os.pread` (POSIX; not
@@ -140,7 +143,7 @@ def supports_pread(fileobj: BinaryIO) -> bool:
   return hasattr(os, 'pread') and isinstance(fileobj, io.FileIO)
 
 
-def read_member(fileobj: BinaryIO, offset: int, size: int, origin: str) -> bytes:
+def read_member(fileobj: Stream, offset: int, size: int, origin: str) -> bytes:
   """Reads one member's bytes at its offset.
 
   Local files (`io.FileIO`) are read with `pread` where the OS has it, which

@@ -164,8 +164,8 @@ def test_jpeg_quality_sets_the_quantization():
   low = images.resize_to_shorter_side(prepared, 300, 30)
   high = images.resize_to_shorter_side(prepared, 300, 95)
   # Luma quantization scales with quality (libjpeg: table 0, first entry 16 at 50).
-  low_q = Image.open(io.BytesIO(low.data)).quantization[0][0]
-  high_q = Image.open(io.BytesIO(high.data)).quantization[0][0]
+  low_q = Image.open(io.BytesIO(low.data)).quantization[0][0]  # type: ignore[attr-defined]  # JpegImageFile has it.
+  high_q = Image.open(io.BytesIO(high.data)).quantization[0][0]  # type: ignore[attr-defined]  # JpegImageFile has it.
   assert (low_q, high_q) == (27, 2)
   assert len(low.data) < len(high.data)
 

@@ -182,7 +182,7 @@ def make_corpus(work_dir: pathlib.Path, num_images: int, num_classes: int) -> Co
         train_jpegs=jpegs,
         boxes=boxes,
         mean_kib=float(np.mean([len(j) for j in jpegs]) / 1024),
-        mean_side=mean_side,
+        mean_side=(mean_side[0], mean_side[1]),
     )
     print(
         f'Built {config} in {seconds:.0f} s ({cpu_seconds:.0f} s CPU): the'

@@ -66,12 +66,12 @@ class Method:
     """The run with the median rate, or None before any run."""
     if not self.runs:
       return None
-    ordered = sorted(self.runs, key=Measurement.rate.fget)
+    ordered = sorted(self.runs, key=lambda run: run.rate)
     return ordered[(len(ordered) - 1) // 2]
 
   def best(self) -> Measurement | None:
     """The fastest run (the least disturbed by other load), or None."""
-    return max(self.runs, key=Measurement.rate.fget, default=None)
+    return max(self.runs, key=lambda run: run.rate, default=None)
 
 
 def _busy_seconds() -> float:

@@ -74,8 +74,11 @@ def format_results(methods: Sequence[Method]) -> str:
     ):
       lines.append(f'{name:13} n/a         >= {target:.1f}')
       continue
-    ratio = top_method.best().rate / bottom_method.best().rate
-    median_ratio = top_method.median().rate / bottom_method.median().rate
+    top_best, bottom_best = top_method.best(), bottom_method.best()
+    top_median, bottom_median = top_method.median(), bottom_method.median()
+    assert top_best and bottom_best and top_median and bottom_median  # Runs exist.
+    ratio = top_best.rate / bottom_best.rate
+    median_ratio = top_median.rate / bottom_median.rate
     cpu_ratio = _median_cpu_ms(bottom_method) / _median_cpu_ms(top_method)
     verdict = 'met' if ratio >= target else 'MISSED'
     lines.append(
@@ -114,12 +117,12 @@ def format_configs(corpus: inputs.Corpus, methods: Sequence[Method]) -> str:
     )
   if 'default' in corpus.builds and 's256' in corpus.builds:
     disk = corpus.builds['s256'].shard_bytes / corpus.builds['default'].shard_bytes
-    build = corpus.builds['s256'].seconds / corpus.builds['default'].seconds
+    build_ratio = corpus.builds['s256'].seconds / corpus.builds['default'].seconds
     cpu = corpus.builds['s256'].cpu_seconds / corpus.builds['default'].cpu_seconds
     verdict = 'met' if disk <= DISK_TARGET else 'MISSED'
     lines.append(
         f's256/default: shards {disk:.2f} (target <= {DISK_TARGET}, {verdict});'
-        f' build time {build:.2f}, build CPU {cpu:.2f}'
+        f' build time {build_ratio:.2f}, build CPU {cpu:.2f}'
     )
   return '\n'.join(lines)
 

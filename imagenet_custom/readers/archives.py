@@ -33,7 +33,7 @@ class _Member(NamedTuple):
   size: int
 
 
-def _members(tar: BinaryIO, origin: str) -> tuple[list[_Member], list[str]]:
+def _members(tar: tario.Stream, origin: str) -> tuple[list[_Member], list[str]]:
   """Lists a tar's files (name, data offset, size), separating junk."""
   members, junk = [], []
   for info in tario.iter_members(tar, origin):

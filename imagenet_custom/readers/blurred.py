@@ -175,7 +175,7 @@ blurred (the face-blurred ImageNet from image-net.org, extracted):
       }
       missing.extend(sorted(listed - found))
     found_val = {metadata.val_index(name) for name in self.list_val().names}
-    labelled = set()
+    labelled: set[int] = set()
     for source in self.val_metadata().label_sources:
       if not source.name.startswith(VAL_DIR):
         labelled.update(source.labels)

@@ -19,7 +19,7 @@ BBOX_VAL = 'ILSVRC2012_bbox_val_v3.tgz'
 
 
 class _ClassBoxes(NamedTuple):
-  count: int
+  num_annotations: int
   blob: bytes
 
 
@@ -81,7 +81,7 @@ def annotation_counts(root: epath.Path) -> dict[str, int]:
   if not path.exists():
     return {}
   return {
-      wnid: boxes.count
+      wnid: boxes.num_annotations
       for wnid, boxes in _train_boxes_by_class(str(path)).items()
   }
 

@@ -77,11 +77,11 @@ def _zip64_everywhere() -> Iterator[None]:
   limit while writing gives the records a 166 GB archive has, at test size.
   """
   limit = zipfile.ZIP64_LIMIT
-  zipfile.ZIP64_LIMIT = 0
+  zipfile.ZIP64_LIMIT = 0  # type: ignore[misc]
   try:
     yield
   finally:
-    zipfile.ZIP64_LIMIT = limit
+    zipfile.ZIP64_LIMIT = limit  # type: ignore[misc]
 
 
 def main() -> None:
