@@ -67,7 +67,10 @@ def test_plain_build_and_floor_table(tmp_path: pathlib.Path, capsys) -> None:
   plain, floor = rows[plain_label], rows[floor_label]
   # The build's phases come from TFDS's progress lines; the floor has none.
   generate, write = _number(plain[cell['generate s']]), _number(plain[cell['write s']])
-  assert 0 < generate and generate + write < _number(plain[cell['wall s']])
+  # The phases are timed from the log, polled every 0.2 s: the dummy build's
+  # generation can fall inside one poll (0.0) on an idle machine.
+  assert 0 <= generate and 0 <= write
+  assert generate + write < _number(plain[cell['wall s']])
   assert floor[cell['generate s']] == floor[cell['write s']] == '-'
   # The floor reads each archive byte exactly once.
   assert _number(floor[cell['rchar/arch']]) == pytest.approx(1.0, abs=0.01)
