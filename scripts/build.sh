@@ -9,6 +9,6 @@ bash scripts/setup.sh
 manual_dir=${1:-dummy_data/archives}
 data_dir=${2:-out}
 shift $(( $# > 2 ? 2 : $# ))
-.venv/bin/tfds build imagenet_custom --manual_dir="$manual_dir" \
+.venv/bin/tfds build imagenet_custom --config=default --manual_dir="$manual_dir" \
   --data_dir="$data_dir" --overwrite "$@" 2>&1 | grep -v "apitools not found"
 .venv/bin/python -m imagenet_custom.summary --data_dir="$data_dir"
