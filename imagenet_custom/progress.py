@@ -78,9 +78,8 @@ class Progress:
     self._stream = stream or sys.stderr
     self._clock = clock
     self._start = clock()
-    self._interactive = (
-        self._stream.isatty() if interactive is None else interactive
-    )
+    if interactive is None:
+      interactive = self._stream.isatty()
     self._every = log_every
     self._last_shown = self._start
     self._lock = threading.Lock()
@@ -90,7 +89,7 @@ class Progress:
             file=self._stream, mininterval=0.5, smoothing=0.05,
             dynamic_ncols=True,
         )
-        if self._interactive
+        if interactive
         else None
     )
 

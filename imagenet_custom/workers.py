@@ -197,10 +197,6 @@ class WorkerPool:
     self.close()
 
   @property
-  def num_workers(self) -> int:
-    return self._num_workers
-
-  @property
   def pids(self) -> list[int]:
     return [w.process.pid for w in self._workers]
 

@@ -90,7 +90,7 @@ def test_runner_writes_the_plain_builds_examples(runner, runners, plain, tmp_pat
       s: i.num_examples for s, i in plain.info.splits.items()
   }
   # Same records in the same shards and order; only the feature map's byte
-  # order may differ (Beam workers serialise without determinism.py).
+  # order may differ (Beam workers serialise without tfds_patches.deterministic_serialization).
   for split in plain.info.splits:
     assert shard_records(builder, split) == shard_records(plain, split), split
   # The workers' counts come back as metrics: the same report as the plain build.
