@@ -1,0 +1,82 @@
+"""Paths inside a .tar.gz: listed like folders, read in archive order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import io
+import pathlib
+import pickle
+import tarfile
+
+import pytest
+
+from imagenet_custom import tar_gz
+from imagenet_custom.errors import InputError
+from imagenet_custom.readers.tar_gz_tree import read_in_order
+from imagenet_custom.readers.tar_gz_tree import TarGzTree
+
+# Stored in this order (not sorted), as `tar -czf` of a folder may.
+FILES = {
+    'val_blurred/n02012849/ILSVRC2012_val_00000003.jpg': b'three',
+    'val_blurred/n01440764/ILSVRC2012_val_00000002.jpg': b'two',
+    'val_blurred/n01440764/ILSVRC2012_val_00000001.jpg': b'one',
+    'val_blurred/.DS_Store': b'junk',
+}
+
+
+@pytest.fixture
+def archive(tmp_path) -> Iterator[pathlib.Path]:
+  plain = io.BytesIO()
+  with tarfile.open(fileobj=plain, mode='w:gz') as tar:
+    for folder in ('val_blurred', 'val_blurred/n02012849', 'val_blurred/n01440764', 'empty'):
+      info = tarfile.TarInfo(folder)
+      info.type = tarfile.DIRTYPE
+      tar.addfile(info)
+    for name, data in FILES.items():
+      info = tarfile.TarInfo(name)
+      info.size = len(data)
+      tar.addfile(info, io.BytesIO(data))
+  path = tmp_path / 'val_blurred.tar.gz'
+  path.write_bytes(plain.getvalue())
+  tar_gz.clear_registry()
+  yield path
+  tar_gz.clear_registry()
+
+
+def test_paths_and_pickling(archive):
+  tree = TarGzTree(archive, index_dir='/cache') / 'val_blurred' / 'n01440764'
+  assert (str(tree), tree.name, tree.inner) == (
+      f'{archive}:val_blurred/n01440764', 'n01440764', 'val_blurred/n01440764'
+  )
+  copy = pickle.loads(pickle.dumps(tree))
+  assert copy == tree and copy.index_dir == '/cache' and hash(copy) == hash(tree)
+  assert repr(TarGzTree(archive)) == f"TarGzTree('{archive}', '')"
+
+
+def test_listed_like_a_folder(archive):
+  top = TarGzTree(archive)
+  assert [p.name for p in top.iterdir()] == ['empty', 'val_blurred']
+  val = top / 'val_blurred'
+  assert val.is_dir() and val.exists()
+  assert [p.name for p in val.iterdir()] == ['.DS_Store', 'n01440764', 'n02012849']
+  assert [p.name for p in (val / 'n01440764').iterdir()] == [
+      'ILSVRC2012_val_00000001.jpg', 'ILSVRC2012_val_00000002.jpg'
+  ]
+  assert list((top / 'empty').iterdir()) == []
+  image = val / 'n02012849' / 'ILSVRC2012_val_00000003.jpg'
+  assert image.exists() and not image.is_dir() and image.size() == 5
+  assert not (val / 'n09999999').exists()
+  with pytest.raises(InputError, match='no such folder in the archive'):
+    list((val / 'n09999999').iterdir())
+
+
+def test_read_one_and_many_in_archive_order(archive):
+  val = TarGzTree(archive) / 'val_blurred'
+  assert (val / 'n01440764' / 'ILSVRC2012_val_00000001.jpg').read_bytes() == b'one'
+  assert (val / '.DS_Store').read_text() == 'junk'
+  wanted = [val / name.partition('/')[2] for name in sorted(FILES)]
+  read = list(read_in_order(wanted))
+  assert [(str(p.inner), data) for p, data in read] == list(FILES.items())
+  assert list(read_in_order([])) == []
+  with pytest.raises(InputError, match='no such file in the archive'):
+    (val / 'missing.jpg').read_bytes()
