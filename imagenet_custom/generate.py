@@ -87,7 +87,7 @@ class Plan:
     reader: the input layout.
     options: the builder config's options.
     val_labels: WNID by val image number, agreed by every source.
-    val_names: val image file names by val number.
+    val_names: val image file names by val number, in the reader's listing order.
     blacklist: blacklisted val image numbers (empty without a devkit).
     val_annotations: parsed val annotations by val number.
     class_names: human-readable name of each of the 1,000 WNIDs.
@@ -126,12 +126,17 @@ class Plan:
     }
 
   def val_split_names(self, split: str) -> list[str]:
-    """The val file names that go to `split` (`test` or `test_blacklisted`)."""
+    """The val file names that go to `split` (`test` or `test_blacklisted`).
+
+    In the reader's listing order, which is its storage order: chunks of this
+    list are stretches of an archive (the order examples are written in does
+    not depend on it: TFDS orders them by key).
+    """
     if split not in splits.VAL_SPLITS:
       raise ValueError(f'{split!r} is not a split of val images ({splits.VAL_SPLITS})')
     return [
         name
-        for number, name in sorted(self.val_names.items())
+        for number, name in self.val_names.items()
         if splits.val_split_of(number, self.blacklist) == split
         and self.selection.keeps_class(self.val_labels[number])
     ]

@@ -210,7 +210,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           ' worker reads part of an archive). Check the archives with'
           ' `sha256sum` against checksums.tsv, or build without Beam.'
       )
-    reader = readers.find_reader(dl_manager.manual_dir, config.layout)
+    # What a reader computes once and every worker reuses (the index of a
+    # compressed archive) is kept with TFDS's downloads.
+    reader = readers.find_reader(
+        dl_manager.manual_dir, config.layout,
+        cache_dir=dl_manager.download_dir / 'imagenet_custom',
+    )
     logging.info('Reading the %r layout: %s', reader.layout, reader.sources())
     self._report = report_lib.BuildReport(layout=reader.layout)
     checksums.check_sizes(reader.archives())

@@ -13,6 +13,7 @@ import tensorflow_datasets as tfds
 from imagenet_custom import metadata
 from imagenet_custom import readers
 from imagenet_custom import report as report_lib
+from imagenet_custom import tar_gz
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import blurred
 from imagenet_custom.testing import blurred as blurred_data
@@ -150,10 +151,16 @@ def test_second_file_for_an_image_keeps_the_jpg(written, tmp_path):
 
 
 @pytest.mark.parametrize('archive', [blurred.TRAIN_ARCHIVE, blurred.VAL_ARCHIVE])
-def test_unextracted_archive_is_a_clear_error(archive, tmp_path):
+def test_damaged_archive_is_a_clear_error(archive, tmp_path):
   (tmp_path / archive).write_bytes(b'\x1f\x8b')
-  with pytest.raises(InputError, match=f'{archive} must be extracted first.*tar -xzf {archive}'):
-    readers.find_reader(tmp_path)
+  (tmp_path / blurred.VAL_ARCHIVE).touch()
+  reader = readers.find_reader(tmp_path)
+  assert reader.layout == 'blurred'
+  with pytest.raises(InputError, match=f'{tmp_path / archive}: .*download {archive} again'):
+    if archive == blurred.TRAIN_ARCHIVE:
+      reader.train_classes()
+    else:
+      reader.list_val()
 
 
 def test_bad_reference_list_names_the_line(written, tmp_path):
@@ -185,3 +192,131 @@ def test_real_labels_and_class_list_use_the_original_names(written, tmp_path):
   ]
   expected = [n for n in originals if n not in written[1]['missing']]
   assert seen == len(expected) == 12
+
+
+# The face-blurred archives, read in place.
+
+
+def _shards(builder) -> dict[str, bytes]:
+  return {p.name: p.read_bytes() for p in builder.data_path.iterdir() if '.tfrecord' in p.name}
+
+
+def _split_sizes(builder) -> dict[str, int]:
+  return {s: i.num_examples for s, i in builder.info.splits.items()}
+
+
+@pytest.fixture(scope='module')
+def archived(tmp_path_factory) -> pathlib.Path:
+  out = tmp_path_factory.mktemp('blurred_archives')
+  blurred_data.write_blurred(DUMMY / 'folders', out, archives=True)
+  return out
+
+
+@pytest.fixture(scope='module')
+def archived_build(archived, tmp_path_factory):
+  return build(archived, tmp_path_factory.mktemp('built_archives'), num_workers=2)
+
+
+def test_generator_writes_the_archives_only(archived, written):
+  assert sorted(p.name for p in archived.iterdir()) == sorted(
+      [blurred.TRAIN_ARCHIVE, blurred.VAL_ARCHIVE]
+      + [p.name for p in written[0].iterdir() if p.name not in blurred.ARCHIVE_OF]
+  )
+  index = tar_gz.build_index(archived / blurred.TRAIN_ARCHIVE)
+  # Small deflate blocks: each folder's files (the 6 classes', and the junk
+  # at the top of train_blurred/) start at their own access point, mid-stream.
+  assert len(index.points) == 7 and {p.bits for p in index.points} - {0}
+
+
+def test_archives_are_listed_and_read_like_the_folders(archived, written):
+  from_archives = readers.find_reader(archived)
+  from_folders = readers.find_reader(written[0])
+  assert from_archives.sources()['train images'] == str(archived / blurred.TRAIN_ARCHIVE)
+  assert from_archives.sources()['val images'] == str(archived / blurred.VAL_ARCHIVE)
+  assert from_archives.train_classes() == from_folders.train_classes()
+  for wnid in from_folders.train_classes().names:
+    listing = from_archives.list_train_class(wnid)
+    assert listing == from_folders.list_train_class(wnid)
+    assert {s.name: s.read() for s in from_archives.read_train_class(wnid, listing.names)} == {
+        s.name: s.read() for s in from_folders.read_train_class(wnid, listing.names)
+    }
+  source = next(from_archives.read_train_class('n01440764', ['n01440764_18436.JPEG']))
+  assert source.origin == (
+      f'{archived / blurred.TRAIN_ARCHIVE}:train_blurred/n01440764/n01440764_18436.jpg'
+  )
+  assert source.head is not None and source.head(3) == b'\xff\xd8\xff'
+  val = from_archives.list_val()
+  assert sorted(val.names) == list(from_folders.list_val().names)
+  assert val.junk == from_folders.list_val().junk
+  # Archive order: by class folder, so a chunk of the listing is one stretch.
+  assert val.names[:5] == tuple(
+      f'ILSVRC2012_val_{n:08d}.JPEG' for n in (6, 9, 13, 16, 18)
+  )
+  assert [s.name for s in from_archives.read_val(val.names[::-1])] == list(val.names)
+  assert from_archives.missing_images() == from_folders.missing_images()
+
+
+def test_archives_build_is_byte_identical_to_the_folders(archived_build, blurred_build):
+  assert _split_sizes(archived_build) == {
+      'train': 30, 'validation': 9, 'test': 19, 'test_blacklisted': 3
+  }
+  assert _shards(archived_build) == _shards(blurred_build)
+  report = archived_build.info.metadata['build_report']
+  assert report['counts'][report_lib.IMAGES_MISSING] == 4
+  assert report['counts']['source/blurred train'] == 39
+  assert report['balanced']
+  assert archived_build.info.metadata['face_blurred'] is True
+
+
+def test_index_files_are_kept_with_tfds_downloads(archived_build):
+  index_dir = archived_build.data_dir_root / 'downloads' / 'imagenet_custom' / blurred.INDEX_FOLDER
+  names = sorted(p.name.split('.')[0] for p in index_dir.iterdir())
+  assert names == ['train_blurred', 'val_blurred']
+
+
+def test_extracted_folder_is_read_before_its_archive(archived, written, blurred_build, tmp_path):
+  manual = tmp_path / 'manual'
+  shutil.copytree(archived, manual)
+  shutil.copytree(written[0] / blurred.TRAIN_DIR, manual / blurred.TRAIN_DIR)
+  reader = readers.find_reader(manual)
+  assert reader.sources()['train images'] == str(manual / blurred.TRAIN_DIR)
+  assert reader.sources()['val images'] == str(manual / blurred.VAL_ARCHIVE)
+  builder = build(manual, tmp_path / 'out')
+  assert _shards(builder) == _shards(blurred_build)
+
+
+def test_evaluation_only_from_the_val_archive(archived, blurred_build, tmp_path):
+  manual = tmp_path / 'manual'
+  manual.mkdir()
+  for name in (blurred.VAL_ARCHIVE, 'ILSVRC2012_devkit_t12.tar.gz', 'ILSVRC2012_bbox_val_v3.tgz'):
+    shutil.copyfile(archived / name, manual / name)
+  builder = build(manual, tmp_path / 'out')
+  assert _split_sizes(builder) == {'test': 19, 'test_blacklisted': 3}
+  test_shards = {n: b for n, b in _shards(blurred_build).items() if '-test' in n}
+  assert _shards(builder) == test_shards
+
+
+def test_truncated_archive_stops_with_the_archive_and_member(archived, tmp_path):
+  manual = tmp_path / 'manual'
+  shutil.copytree(archived, manual)
+  archive = manual / blurred.TRAIN_ARCHIVE
+  archive.write_bytes(archive.read_bytes()[:9000])
+  with pytest.raises(
+      InputError,
+      match=rf'{archive}: truncated: .*\(after member train_blurred/n0\d+/n0\d+_\d+\.jpg\)'
+      rf'\. The archive is incomplete or damaged: download {blurred.TRAIN_ARCHIVE} again',
+  ):
+    build(manual, tmp_path / 'out')
+
+
+def test_archive_without_its_folder_inside_is_a_clear_error(archived, tmp_path):
+  (tmp_path / 'val_blurred').mkdir()
+  (tmp_path / 'val_blurred' / 'x.jpg').write_bytes(b'x')
+  blurred_data.pack_folder(tmp_path / 'val_blurred', tmp_path / 'packed.tar.gz')
+  manual = tmp_path / 'manual'
+  manual.mkdir()
+  # A train archive whose top folder is val_blurred/.
+  shutil.copyfile(tmp_path / 'packed.tar.gz', manual / blurred.TRAIN_ARCHIVE)
+  shutil.copyfile(archived / blurred.VAL_ARCHIVE, manual / blurred.VAL_ARCHIVE)
+  with pytest.raises(InputError, match='expected the folder train_blurred/ inside .* found at its top: val_blurred'):
+    readers.find_reader(manual).train_classes()

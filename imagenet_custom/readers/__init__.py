@@ -82,12 +82,18 @@ def _check_complete(reader: Reader) -> None:
   )
 
 
-def find_reader(manual_dir: epath.PathLike, layout: str = 'auto') -> Reader:
+def find_reader(
+    manual_dir: epath.PathLike,
+    layout: str = 'auto',
+    cache_dir: epath.PathLike | None = None,
+) -> Reader:
   """Finds the input layout in `manual_dir` and returns its reader.
 
   Args:
     manual_dir: the folder holding the user's ImageNet download.
     layout: `auto`, or one of `LAYOUTS` to choose when several are present.
+    cache_dir: where the reader may keep files it computes once and reuses
+      (`Reader.cache_dir`); None writes nothing.
 
   Returns:
     The reader for the layout found.
@@ -124,5 +130,6 @@ def find_reader(manual_dir: epath.PathLike, layout: str = 'auto') -> Reader:
         f' "{found[0]}"}}\', or move the others out.'
     )
   reader = by_layout[found[0]](root)
+  reader.cache_dir = None if cache_dir is None else epath.Path(cache_dir)
   _check_complete(reader)
   return reader

@@ -118,6 +118,10 @@ class Reader(abc.ABC):
   help_text: ClassVar[str] = ''
   # Whether the layout's images are face-blurred (recorded in `info.metadata`).
   face_blurred: ClassVar[bool] = False
+  # Where the reader may keep what it computes once per input and every
+  # process reuses (the index of a compressed archive); None keeps it in
+  # each process's memory and writes nothing. Set by `readers.find_reader`.
+  cache_dir: epath.Path | None = None
 
   def __init__(self, root: epath.Path):
     self.root = root

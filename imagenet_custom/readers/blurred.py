@@ -21,9 +21,15 @@ missing against the devkit's or CSV's labels, train images missing against
 `ILSVRC/ImageSets/CLS-LOC/`) when it lies beside; without it they cannot be
 counted, and the report says so.
 
-The archives are gzip-compressed tars: gzip cannot be read from the middle,
-so reading one class would decompress everything before it. They are
-detected, and the error asks to extract them in place.
+The archives are read in place when they are not extracted (a split's
+extracted folder wins when both are there): gzip cannot be read from the
+middle, so the archive is indexed once (`tar_gz`: one pass that costs what
+decompressing it costs, kept in an index file under the reader's
+`cache_dir`), and each class or chunk of val images is then read from its
+own access point (`readers/tar_gz_tree.py`). The archive's folders are
+listed with the same code as the extracted folders, and give byte-identical
+shards. Val images are listed in archive order (by class folder), so that a
+chunk of val images is one stretch of the archive.
 """
 
 from __future__ import annotations
@@ -39,8 +45,11 @@ from imagenet_custom.errors import InputError
 from imagenet_custom.readers import devkit
 from imagenet_custom.readers import folders
 from imagenet_custom.readers.base import ImageSource
+from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.directories import list_directory
 from imagenet_custom.readers.directories import read_head
+from imagenet_custom.readers.tar_gz_tree import read_in_order
+from imagenet_custom.readers.tar_gz_tree import TarGzTree
 
 TRAIN_DIR = 'train_blurred'
 VAL_DIR = 'val_blurred'
@@ -50,6 +59,9 @@ VAL_ARCHIVE = 'val_blurred.tar.gz'
 TRAIN_REFERENCE = 'train_cls.txt'
 BLURRED_SUFFIX = '.jpg'
 ORIGINAL_SUFFIX = '.JPEG'
+ARCHIVE_OF = {TRAIN_DIR: TRAIN_ARCHIVE, VAL_DIR: VAL_ARCHIVE}
+# Index files of the archives, under the reader's `cache_dir`.
+INDEX_FOLDER = 'tar_gz_index'
 
 
 def original_name(blurred_name: str) -> str:
@@ -94,38 +106,49 @@ class BlurredReader(folders.FolderReader):
   train_dir = TRAIN_DIR
   val_dir = VAL_DIR
   help_text = f"""\
-blurred (the face-blurred ImageNet from image-net.org, extracted):
-     {TRAIN_DIR}/<wnid>/*.jpg (optional: evaluation-only without it) and
-     {VAL_DIR}/<wnid>/*.jpg, from {TRAIN_ARCHIVE} and {VAL_ARCHIVE};
-     {devkit.DEVKIT_2012} or {devkit.LOC_VAL_SOLUTION} beside them for
-     the blacklist and to count missing val images, {TRAIN_REFERENCE} to
-     count missing train images, and the box archives if you have them."""
-
-  def __init__(self, root: epath.Path):
-    super().__init__(root)
-    packed = [
-        archive
-        for archive, folder in ((TRAIN_ARCHIVE, TRAIN_DIR), (VAL_ARCHIVE, VAL_DIR))
-        if (root / archive).exists() and not (root / folder).is_dir()
-    ]
-    if packed:
-      raise InputError(
-          f'{root}: {" and ".join(packed)} must be extracted first. They are'
-          ' gzip-compressed tars, which cannot be read from the middle, so'
-          ' each class would decompress everything before it. Run `tar -xzf'
-          f' {packed[0]}` in {root} (it makes {TRAIN_DIR}/ or {VAL_DIR}/;'
-          ' the archive can then be deleted), or move the archive out of the'
-          ' manual dir.'
-      )
+blurred (the face-blurred ImageNet from image-net.org):
+     {TRAIN_ARCHIVE} or its folder {TRAIN_DIR}/<wnid>/*.jpg (optional:
+     evaluation-only without it) and {VAL_ARCHIVE} or {VAL_DIR}/<wnid>/*.jpg
+     (archives read in place, not extracted); {devkit.DEVKIT_2012} or
+     {devkit.LOC_VAL_SOLUTION} beside them for the blacklist and to count
+     missing val images, {TRAIN_REFERENCE} to count missing train images,
+     and the box archives if you have them."""
 
   @classmethod
   def detect(cls, root: epath.Path) -> bool:
     return super().detect(root) or any(
-        (root / archive).exists() for archive in (TRAIN_ARCHIVE, VAL_ARCHIVE)
+        (root / archive).exists() for archive in ARCHIVE_OF.values()
     )
+
+  def _archive(self, folder: str) -> epath.Path | None:
+    """The archive a split is read from: None when its folder is extracted."""
+    archive = self.root / ARCHIVE_OF[folder]
+    if (self.root / folder).is_dir() or not archive.exists():
+      return None
+    return archive
+
+  def _folder(self, name: str) -> epath.Path:
+    archive = self._archive(name)
+    if archive is None:
+      return self.root / name
+    index_dir = None if self.cache_dir is None else self.cache_dir / INDEX_FOLDER
+    top = TarGzTree(archive, '', index_dir)
+    if not (top / name).is_dir():
+      held = ', '.join(child.name for child in list(top.iterdir())[:5]) or 'nothing'
+      raise InputError(
+          f'{archive}: expected the folder {name}/ inside (as the archive from'
+          f' image-net.org holds), found at its top: {held}.'
+      )
+    return top / name  # A path the folder code lists alike.
 
   def sources(self) -> dict[str, str]:
     found = super().sources()
+    for role, folder in (('train images', TRAIN_DIR), ('val images', VAL_DIR)):
+      archive = self.root / ARCHIVE_OF[folder]
+      if self._archive(folder) is not None:
+        found[role] = str(archive)
+      elif role in found and archive.exists():
+        logging.info('%s: reading the extracted %s/; %s is not read.', self.root, folder, archive.name)
     reference = self.root / TRAIN_REFERENCE
     if reference.exists():
       found['train reference list'] = str(reference)
@@ -155,18 +178,26 @@ blurred (the face-blurred ImageNet from image-net.org, extracted):
   def read_train_class(
       self, wnid: str, names: Collection[str]
   ) -> Iterator[ImageSource]:
-    files, _ = self._images(self.root / TRAIN_DIR / wnid)
-    for name in sorted(names):
-      path = files[name]
-      yield ImageSource(
-          name, str(path), path.read_bytes, functools.partial(read_head, path)
-      )
+    files, _ = self._images(self._folder(TRAIN_DIR) / wnid)
+    return _read(sorted((name, files[name]) for name in names))
+
+  def list_val(self) -> Listing:
+    """The val images; from an archive, in archive order (see the module docstring)."""
+    files, junk = self._val_listing
+    names = sorted(files)
+    if self._archive(VAL_DIR) is not None:
+      names.sort(key=lambda name: files[name][0].member().offset)
+    return Listing(tuple(names), junk)
+
+  def read_val(self, names: Collection[str]) -> Iterator[ImageSource]:
+    files = self._val_listing[0]
+    return _read(sorted((name, files[name][0]) for name in names))
 
   def missing_images(self) -> tuple[str, ...]:
     """Originals without a blurred image (see the module docstring)."""
     missing = []
     reference = self.root / TRAIN_REFERENCE
-    if reference.exists() and (self.root / TRAIN_DIR).is_dir():
+    if reference.exists() and 'train images' in self.sources():
       listed = parse_train_reference(reference.read_text(), str(reference))
       found = {
           name
@@ -189,3 +220,28 @@ blurred (the face-blurred ImageNet from image-net.org, extracted):
     """Whether missing train images can be counted (`train_cls.txt` is here)."""
     return (self.root / TRAIN_REFERENCE).exists()
 
+
+
+def _read(files: list[tuple[str, epath.Path | TarGzTree]]) -> Iterator[ImageSource]:
+  """Images by example name: from folders in the order given, from an archive
+  in archive order, each read as it is yielded (one forward pass)."""
+  if not files or not isinstance(files[0][1], TarGzTree):
+    for name, path in files:
+      yield ImageSource(
+          name, str(path), path.read_bytes, functools.partial(read_head, path)
+      )
+    return
+  name_of = {path: name for name, path in files}
+  for path, data in read_in_order(path for _, path in files):
+    yield ImageSource(
+        name_of[path], str(path), functools.partial(_bytes, data),
+        functools.partial(_head_of, data),
+    )
+
+
+def _bytes(data: bytes) -> bytes:
+  return data
+
+
+def _head_of(data: bytes, size: int) -> bytes:
+  return data[:size]

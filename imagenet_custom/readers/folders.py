@@ -47,6 +47,14 @@ folders (an extracted tree, e.g. torchvision's):
   def detect(cls, root: epath.Path) -> bool:
     return (root / cls.train_dir).is_dir() or (root / cls.val_dir).is_dir()
 
+  def _folder(self, name: str) -> epath.Path:
+    """Where the images of `name` (`train_dir` or `val_dir`) are read from.
+
+    The manual dir's folder; the face-blurred layout gives the same folder
+    inside its archive when only the archive is there (`readers/blurred.py`).
+    """
+    return self.root / name
+
   def _images(
       self, directory: epath.Path
   ) -> tuple[dict[str, epath.Path], tuple[str, ...]]:
@@ -74,19 +82,19 @@ folders (an extracted tree, e.g. torchvision's):
     return {role: str(path) for role, path in found.items() if path.exists()}
 
   def train_classes(self) -> Listing:
-    return class_folders(self.root / self.train_dir, self.train_dir)
+    return class_folders(self._folder(self.train_dir), self.train_dir)
 
   def class_origin(self, wnid: str) -> str:
-    return str(self.root / self.train_dir / wnid)
+    return str(self._folder(self.train_dir) / wnid)
 
   def list_train_class(self, wnid: str) -> Listing:
-    files, junk = self._images(self.root / self.train_dir / wnid)
+    files, junk = self._images(self._folder(self.train_dir) / wnid)
     return Listing(tuple(files), junk)
 
   def read_train_class(
       self, wnid: str, names: Collection[str]
   ) -> Iterator[ImageSource]:
-    return read_folder(self.root / self.train_dir / wnid, names)
+    return read_folder(self._folder(self.train_dir) / wnid, names)
 
   def train_annotations(self, wnid: str) -> dict[str, RawFile]:
     return box_archives.train_annotations(self.root, wnid)
@@ -97,7 +105,7 @@ folders (an extracted tree, e.g. torchvision's):
   @functools.cached_property
   def _val_listing(self) -> tuple[dict[str, tuple[epath.Path, str | None]], tuple[str, ...]]:
     """Val image name to (path, class folder or None), and the junk names."""
-    val_dir = self.root / self.val_dir
+    val_dir = self._folder(self.val_dir)
     files: dict[str, tuple[epath.Path, str | None]] = {}
     if not any(child.is_dir() for child in val_dir.iterdir()):
       flat, flat_junk = self._images(val_dir)

@@ -13,9 +13,16 @@ Planted, as in the real release:
 * the devkit and box archives lie beside, and `train_cls.txt` (the Kaggle
   format) lists every original train image, so the missing ones are counted.
 
+With `archives=True` (`--archives`) the two folders are packed as image-net.org
+ships them, `train_blurred.tar.gz` and `val_blurred.tar.gz` (what `tar -czf`
+of each folder gives: a folder entry, then its files, sorted), and the folders
+are not kept. The gzip streams use small deflate blocks (zlib memory level 1:
+a block every 128 symbols) so that the tiny dummy archives hold hundreds of
+block boundaries, as a real one does, and reading a class starts mid-stream.
+
 Deterministic: the same dummy data gives the same files.
 
-Usage: python -m imagenet_custom.testing.blurred --folders_dir=dummy_data/folders --out=DIR
+Usage: python -m imagenet_custom.testing.blurred --folders_dir=dummy_data/folders --out=DIR [--archives]
 """
 
 from __future__ import annotations
@@ -24,17 +31,21 @@ import argparse
 import io
 import pathlib
 import shutil
+import zlib
 
 from PIL import Image
 from PIL import ImageFilter
 
 from imagenet_custom.readers import base
 from imagenet_custom.readers import blurred
+from imagenet_custom.testing import tars
 
 # Originals left without a blurred version, in each split.
 MISSING_PER_SPLIT = 2
 BLUR_RADIUS = 1.5
 JPEG_QUALITY = 90
+# zlib's smallest memory level: a deflate block every 128 symbols.
+ARCHIVE_MEM_LEVEL = 1
 # Files copied from the folders layout as they are.
 _BESIDE = (
     'ILSVRC2012_devkit_t12.tar.gz',
@@ -75,12 +86,16 @@ def _missing(folders_dir: pathlib.Path) -> frozenset[str]:
   )
 
 
-def write_blurred(folders_dir: pathlib.Path, out: pathlib.Path) -> dict[str, object]:
+def write_blurred(
+    folders_dir: pathlib.Path, out: pathlib.Path, archives: bool = False
+) -> dict[str, object]:
   """Writes the face-blurred layout made from the dummy folders layout.
 
   Args:
     folders_dir: e.g. `dummy_data/folders` (val in class folders).
     out: the manual dir to write (created).
+    archives: write `train_blurred.tar.gz` and `val_blurred.tar.gz` instead
+      of the extracted folders.
 
   Returns:
     What was written: `missing` (original names without a blurred
@@ -114,15 +129,47 @@ def write_blurred(folders_dir: pathlib.Path, out: pathlib.Path) -> dict[str, obj
   for name in _BESIDE:
     if (folders_dir / name).exists():
       shutil.copyfile(folders_dir / name, out / name)
+  if archives:
+    for folder, archive in blurred.ARCHIVE_OF.items():
+      pack_folder(out / folder, out / archive)
+      shutil.rmtree(out / folder)
   return {'missing': sorted(missing), **counts}
+
+
+def pack_folder(folder: pathlib.Path, archive: pathlib.Path) -> None:
+  """Writes a folder as a `.tar.gz` of it (entries named `<folder>/...`).
+
+  Folders come before their files, everything sorted; tar headers are fixed
+  (`tars.DeterministicTar`), the gzip header has no name and mtime 0, and the
+  deflate blocks are small (`ARCHIVE_MEM_LEVEL`).
+
+  Args:
+    folder: the folder to pack.
+    archive: the `.tar.gz` to write.
+  """
+  plain = io.BytesIO()
+  with tars.DeterministicTar(plain, compress=False, owns_file=False) as tar:
+    tar.add_directory(f'{folder.name}/')
+    for path in sorted(folder.rglob('*')):
+      name = f'{folder.name}/{path.relative_to(folder).as_posix()}'
+      if path.is_dir():
+        tar.add_directory(f'{name}/')
+      else:
+        tar.add_bytes(name, path.read_bytes())
+  compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + 15, ARCHIVE_MEM_LEVEL)
+  archive.write_bytes(compressor.compress(plain.getvalue()) + compressor.flush())
 
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
   parser.add_argument('--folders_dir', type=pathlib.Path, required=True)
   parser.add_argument('--out', type=pathlib.Path, required=True)
+  parser.add_argument(
+      '--archives', action='store_true',
+      help='write train_blurred.tar.gz and val_blurred.tar.gz instead of the folders',
+  )
   args = parser.parse_args()
-  print(write_blurred(args.folders_dir, args.out))
+  print(write_blurred(args.folders_dir, args.out, args.archives))
 
 
 if __name__ == '__main__':
