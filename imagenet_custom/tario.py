@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import io
 import os
 import tarfile
-from typing import BinaryIO, TypeAlias
+from typing import BinaryIO, NamedTuple, TypeAlias
 
 from etils import epath
 
@@ -77,6 +77,16 @@ class Window(io.RawIOBase):
 
   def __repr__(self) -> str:
     return f'Window(start={self._start}, size={self._size})'
+
+  @property
+  def base(self) -> Stream:
+    """The file this is a window of."""
+    return self._base
+
+  @property
+  def start(self) -> int:
+    """Where the window starts in `base`."""
+    return self._start
 
 
 def file_size(fileobj: Stream) -> int:
@@ -200,3 +210,106 @@ def iter_compressed_members(
         f'{path}: corrupt or truncated compressed archive ({e}). Download'
         f' {path.name} again.'
     ) from None
+
+
+class TarFile(NamedTuple):
+  """A regular file of a tar, located.
+
+  Attributes:
+    name: its name in the tar.
+    offset: where its data starts, in the file (or window) listed.
+    size: its size in bytes.
+    head: its first bytes (as many as asked for, fewer if it is shorter).
+  """
+
+  name: str
+  offset: int
+  size: int
+  head: bytes
+
+
+# Header fields (POSIX ustar / GNU): name, size, checksum, type, ustar prefix.
+_NAME = slice(0, 100)
+_SIZE = slice(124, 136)
+_CHECKSUM = slice(148, 156)
+_TYPE = 156
+_PREFIX = slice(345, 500)
+_FILE_TYPES = frozenset(b'0\x007')
+_DIR_TYPE = ord('5')
+# The checksum is computed with its own 8 bytes taken as spaces.
+_CHECKSUM_SPACES = 8 * ord(' ')
+
+
+def list_files(fileobj: Stream, origin: str, head_bytes: int = 0) -> list[TarFile]:
+  """Lists the regular files of an uncompressed tar, each with its first bytes.
+
+  `iter_members` with the first bytes of each file, and fast: for a local
+  file (or a window of one), each member costs one `pread` of its header and
+  first bytes together, parsed here. Headers this fast path does not handle
+  (long names, pax records, links, base-256 sizes, a checksum to verify the
+  tarfile way) send the whole archive through `iter_members` instead, so the
+  result and the errors are the same.
+
+  Args:
+    fileobj: a seekable binary file holding the tar, or a `Window` of one.
+    origin: the archive's name (and member, for nested tars), for errors.
+    head_bytes: how many first bytes of each file to return.
+
+  Returns:
+    The regular files, in archive order.
+
+  Raises:
+    InputError: the archive is truncated or corrupt.
+  """
+  base, start = (fileobj.base, fileobj.start) if isinstance(fileobj, Window) else (fileobj, 0)
+  if supports_pread(base):
+    found = _list_plain_headers(base, start, file_size(fileobj), head_bytes)
+    if found is not None:
+      return found
+  files = []
+  for info in iter_members(fileobj, origin):
+    head = b''
+    if head_bytes:
+      head = read_member(fileobj, info.offset_data, min(info.size, head_bytes), origin)
+    files.append(TarFile(info.name, info.offset_data, info.size, head))
+  return files
+
+
+def _list_plain_headers(
+    base: Stream, start: int, size: int, head_bytes: int
+) -> list[TarFile] | None:
+  """`list_files` for plain headers; None at anything else (or a damaged tar)."""
+  fd = base.fileno()
+  pread = os.pread
+  files: list[TarFile] = []
+  position = 0
+  while position + _BLOCK <= size:
+    block = pread(fd, _BLOCK + head_bytes, start + position)
+    if len(block) < _BLOCK:
+      return None
+    header = block[:_BLOCK]
+    if not header[_TYPE] and header.count(0) == _BLOCK:
+      return files  # The end-of-archive marker.
+    kind = header[_TYPE]
+    size_field = header[_SIZE]
+    try:
+      checksum = int(header[_CHECKSUM].split(b'\0', 1)[0].strip() or b'x', 8)
+      member_size = int(size_field.split(b'\0', 1)[0].strip() or b'0', 8)
+    except ValueError:
+      return None  # Base-256 sizes, damaged fields: tarfile decides.
+    if (
+        (kind not in _FILE_TYPES and kind != _DIR_TYPE)
+        or any(header[_PREFIX])
+        or sum(header) - sum(header[_CHECKSUM]) + _CHECKSUM_SPACES != checksum
+    ):
+      return None
+    name = header[_NAME].split(b'\0', 1)[0].decode('utf-8', 'surrogateescape')
+    offset = position + _BLOCK
+    if kind == _DIR_TYPE or (not kind and name.endswith('/')):
+      position = offset
+      continue
+    if offset + member_size > size:
+      return None  # Truncated: tarfile's path words the error.
+    files.append(TarFile(name, offset, member_size, block[_BLOCK : _BLOCK + min(member_size, head_bytes)]))
+    position = offset + -(-member_size // _BLOCK) * _BLOCK
+  return None  # No end-of-archive marker.

@@ -135,3 +135,97 @@ def test_build_without_pread(tmp_path, monkeypatch):
   assert {name: split.num_examples for name, split in builder.info.splits.items()} == {
       'train': 32, 'validation': 9, 'test': 21, 'test_blacklisted': 3,
   }
+
+
+def _tar_with(members, tar_format=tarfile.USTAR_FORMAT) -> bytes:
+  """A tar of (TarInfo, data or None) pairs."""
+  buffer = io.BytesIO()
+  with tarfile.open(fileobj=buffer, mode='w', format=tar_format) as tar:
+    for info, data in members:
+      info.size = len(data) if data is not None else 0
+      tar.addfile(info, io.BytesIO(data) if data is not None else None)
+  return buffer.getvalue()
+
+
+def _info(name: str, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInfo:
+  info = tarfile.TarInfo(name)
+  info.type = kind
+  return info
+
+
+def _listed(path, head_bytes=8):
+  with tario.open_raw(path) as archive:
+    return tario.list_files(archive, path.name, head_bytes)
+
+
+def _expected_files(data: bytes, head_bytes: int = 8) -> list[tario.TarFile]:
+  return [
+      tario.TarFile(m.name, m.offset_data, m.size, data[m.offset_data : m.offset_data + min(m.size, head_bytes)])
+      for m in tario.iter_members(io.BytesIO(data), 'x')
+  ]
+
+
+@pytest.mark.parametrize('members, tar_format, fast', [
+    # Plain headers: the fast path (one pread each).
+    ([(_info('n01/a.JPEG'), b'\xff\xd8\xff' + b'a' * 700), (_info('n01/', tarfile.DIRTYPE), None),
+      (_info('n01/empty.JPEG'), b''), (_info('n01/b.JPEG'), b'bb')], tarfile.USTAR_FORMAT, True),
+    ([(_info('c.JPEG'), b'c' * 600)], tarfile.GNU_FORMAT, True),
+    # A long name (GNU `L` entry), a pax path, a ustar prefix, a symlink:
+    # tarfile's path, same result.
+    ([(_info('n01/' + 'x' * 150 + '.JPEG'), b'long'), (_info('d.JPEG'), b'd')], tarfile.GNU_FORMAT, False),
+    ([(_info('n01/' + 'y' * 150 + '.JPEG'), b'pax')], tarfile.PAX_FORMAT, False),
+    ([(_info('p' * 90 + '/' + 'q' * 30 + '.JPEG'), b'prefix')], tarfile.USTAR_FORMAT, False),
+    ([(_info('e.JPEG'), b'e'), (_info('link.JPEG', tarfile.SYMTYPE), None)], tarfile.USTAR_FORMAT, False),
+])
+def test_list_files_gives_what_iter_members_gives(members, tar_format, fast, tmp_path, monkeypatch):
+  data = _tar_with(members, tar_format)
+  path = tmp_path / 'x.tar'
+  path.write_bytes(data)
+  took_fast_path = []
+  original = tario._list_plain_headers
+
+  def recorded(*args):
+    result = original(*args)
+    took_fast_path.append(result)
+    return result
+
+  monkeypatch.setattr(tario, '_list_plain_headers', recorded)
+  assert _listed(path) == _expected_files(data)
+  assert (took_fast_path[0] is not None) is fast
+
+
+def test_list_files_in_a_window_and_without_pread(tmp_path, monkeypatch):
+  inner = _tar({'n01440764_1.JPEG': b'\xff\xd8\xff1', 'n01440764_2.JPEG': b'\x89PNG\r\n\x1a\n2'})
+  path = tmp_path / 'train.tar'
+  path.write_bytes(_tar({'n01443537.tar': b'x' * 700, 'n01440764.tar': inner}))
+  expected = [
+      tario.TarFile('n01440764_1.JPEG', 512, 4, b'\xff\xd8\xff1'),
+      tario.TarFile('n01440764_2.JPEG', 1536, 9, b'\x89PNG\r\n\x1a\n'),
+  ]
+  for pread in (True, False):
+    if not pread:
+      monkeypatch.delattr(tario.os, 'pread')
+    with tario.open_raw(path) as archive:
+      outer = {f.name: f for f in tario.list_files(archive, 'train.tar')}
+      assert outer['n01443537.tar'].head == b''
+      member = outer['n01440764.tar']
+      window = tario.Window(archive, member.offset, member.size)
+      assert tario.list_files(window, 'train.tar:n01440764.tar', 8) == expected
+
+
+@pytest.mark.parametrize('cut', [700, 1100, 2048 + 512])
+def test_list_files_of_a_truncated_tar_raises_as_iter_members(cut, tmp_path):
+  data = _tar({'a.JPEG': b'a' * 1000, 'b.JPEG': b'b' * 1000, 'c.JPEG': b'c' * 10})
+  path = tmp_path / 'ILSVRC2012_img_val.tar'
+  path.write_bytes(data[:cut])
+  with pytest.raises(InputError, match='ILSVRC2012_img_val.tar: .*truncated'):
+    _listed(path)
+
+
+def test_list_files_of_a_corrupt_header_raises_as_iter_members(tmp_path):
+  data = bytearray(_tar({'a.JPEG': b'a' * 1000, 'b.JPEG': b'b' * 1000}))
+  data[1536 + 10] ^= 0x01  # A bit of the second header's name: its checksum fails.
+  path = tmp_path / 'n01.tar'
+  path.write_bytes(bytes(data))
+  with pytest.raises(InputError, match='n01.tar: .*corrupt'):
+    _listed(path)

@@ -24,24 +24,27 @@ from imagenet_custom.readers.base import ValMetadata
 
 TRAIN_TAR = 'ILSVRC2012_img_train.tar'
 VAL_TAR = 'ILSVRC2012_img_val.tar'
-# The archive whose SHA-256 is checked after each split's pass: the pass that
-# reads it front to back first (`validation` and `test_blacklisted` read parts
-# of it again). What the pass skipped is hashed when the digest is asked for.
+# First bytes of each image kept with its listing: a header check (the
+# pre-flight check's 8 bytes) reads no more.
+HEAD_BYTES = 16
+
+
 class _Member(NamedTuple):
   name: str
   offset: int
   size: int
+  head: bytes
 
 
 def _members(tar: tario.Stream, origin: str) -> tuple[list[_Member], list[str]]:
-  """Lists a tar's files (name, data offset, size), separating junk."""
+  """Lists a tar's files (name, data offset, size, first bytes), separating junk."""
   members, junk = [], []
-  for info in tario.iter_members(tar, origin):
-    name = info.name.rsplit('/', 1)[-1]
+  for file in tario.list_files(tar, origin, HEAD_BYTES):
+    name = file.name.rsplit('/', 1)[-1]
     if is_junk(name):
       junk.append(name)
     else:
-      members.append(_Member(name, info.offset_data, info.size))
+      members.append(_Member(name, file.offset, file.size, file.head))
   return members, junk
 
 
@@ -151,6 +154,15 @@ archives (from image-net.org, ILSVRC2012), not extracted:
     members, junk = self._list_class(wnid)
     return Listing(tuple(m.name for m in members), tuple(junk))
 
+  def train_heads(self, wnid: str) -> dict[str, bytes]:
+    # Listing read them with the headers (one `pread` each).
+    listed = getattr(self._local, 'listed', None)
+    members = listed[1] if listed is not None and listed[0] == wnid else self._list_class(wnid)[0]
+    return {m.name: m.head for m in members}
+
+  def val_heads(self) -> dict[str, bytes]:
+    return {m.name: m.head for m in self._val_index()}
+
   def _source(
       self, archive: str, member: _Member, start: int, origin: str
   ) -> ImageSource:
@@ -168,7 +180,7 @@ archives (from image-net.org, ILSVRC2012), not extracted:
     )
     head = functools.partial(
         _member_head, archive_file, start + member.offset, member.size,
-        member_origin,
+        member_origin, member.head,
     )
     if not tario.supports_pread(archive_file):
       data = read()
@@ -188,8 +200,9 @@ archives (from image-net.org, ILSVRC2012), not extracted:
       members, _ = self._list_class(wnid)
     start = self._outer_index()[wnid].offset
     origin = self.class_origin(wnid)
+    wanted = names if isinstance(names, (set, frozenset)) else frozenset(names)
     for member in members:
-      if member.name in names:
+      if member.name in wanted:
         yield self._source(TRAIN_TAR, member, start, origin)
 
   def train_annotations(self, wnid: str) -> dict[str, RawFile]:
@@ -209,8 +222,9 @@ archives (from image-net.org, ILSVRC2012), not extracted:
     )
 
   def read_val(self, names: Collection[str]) -> Iterator[ImageSource]:
+    wanted = names if isinstance(names, (set, frozenset)) else frozenset(names)
     for member in self._val_index():
-      if member.name in names:
+      if member.name in wanted:
         yield self._source(VAL_TAR, member, 0, VAL_TAR)
 
   def val_annotations(self) -> dict[int, RawFile]:
@@ -229,8 +243,10 @@ archives (from image-net.org, ILSVRC2012), not extracted:
 
 
 def _member_head(
-    fileobj: BinaryIO, offset: int, size: int, origin: str, wanted: int
+    fileobj: BinaryIO, offset: int, size: int, origin: str, listed: bytes, wanted: int
 ) -> bytes:
+  if wanted <= len(listed) or len(listed) == size:
+    return listed[:wanted]
   return tario.read_member(fileobj, offset, min(size, wanted), origin)
 
 

@@ -187,6 +187,21 @@ class Reader(abc.ABC):
   def val_metadata(self) -> ValMetadata:
     """Val labels, blacklist and class names from the metadata files."""
 
+  def train_heads(self, wnid: str) -> dict[str, bytes] | None:
+    """The first bytes of each train image of a class, if listing read them.
+
+    For header checks (the pre-flight check) without one read per image.
+    None (the default) when the layout's listing does not read them: read
+    `ImageSource.head` instead. Keys are those of `list_train_class`; at
+    least 8 bytes of each image (all of a shorter one).
+    """
+    del wnid
+    return None
+
+  def val_heads(self) -> dict[str, bytes] | None:
+    """The first bytes of each val image, as `train_heads` (None by default)."""
+    return None
+
   def missing_images(self) -> tuple[str, ...]:
     """Images the layout's own reference lists name but its input lacks.
 
