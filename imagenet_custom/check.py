@@ -28,13 +28,16 @@ build.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Collection, Iterable, Sequence
 import concurrent.futures
 import dataclasses
+import functools
 import os
 import pathlib
 import shutil
 import sys
 import time
+from typing import TypeVar
 
 from etils import epath
 
@@ -77,6 +80,7 @@ STARTUP_SECONDS = 2.4
 # A disk read rate to express the input's size as a time (a SATA SSD or a
 # fast disk array; the check does not measure the user's disk).
 REFERENCE_READ_BYTES_PER_SECOND = 200e6
+_T = TypeVar('_T')
 
 
 @dataclasses.dataclass
@@ -143,33 +147,75 @@ def _head(source: ImageSource) -> bytes:
   return source.read()[:HEAD_BYTES]
 
 
+def _classify(kind: str, origin: str, result: CheckResult) -> None:
+  if kind == 'png':
+    result.reencoded.append(origin)
+  elif kind == 'other':
+    result.not_images.append(origin)
+
+
+def _check_images(
+    names: Sequence[str],
+    heads: dict[str, bytes] | None,
+    read: Callable[[Collection[str]], Iterable[ImageSource]],
+    keep: Collection[str],
+    result: CheckResult,
+) -> list[ImageSource]:
+  """Checks the first bytes of some images; returns those named in `keep`.
+
+  Args:
+    names: the images.
+    heads: their first bytes when the listing read them (then only the
+      images that are not JPEG are read, for their origin), else None: each
+      image's head is read, one image at a time.
+    read: the reader's `read_train_class` (for one class) or `read_val`.
+    keep: images to return (the timing sample).
+    result: where findings go.
+
+  Returns:
+    The images named in `keep`.
+  """
+  if heads is not None:
+    odd = {name: kind for name in names if (kind := _kind(heads[name])) != 'jpeg'}
+    wanted = set(odd) | set(keep)
+    sources = read(wanted) if wanted else ()
+    kept = []
+    for source in sources:
+      if source.name in odd:
+        _classify(odd[source.name], source.origin, result)
+      if source.name in keep:
+        kept.append(source)
+    return kept
+  kept = []
+  for source in read(names):  # One at a time: never a whole class in memory.
+    _classify(_kind(_head(source)), source.origin, result)
+    if source.name in keep:
+      kept.append(source)
+  return kept
+
+
 def _scan_class(
-    reader: Reader, wnid: str
+    reader: Reader, wnid: str, sampled: int
 ) -> tuple[Listing, CheckResult, list[ImageSource]]:
   """Lists a class and checks its images' first bytes.
 
   Args:
     reader: the layout.
     wnid: the class.
+    sampled: how many of its images the timing sample takes.
 
   Returns:
-    Its listing, the header check's findings, and a few of its images for the
-    timing sample (a class's images are not all kept in memory).
+    Its listing, the header check's findings, and its images for the timing
+    sample.
   """
   listing = reader.list_train_class(wnid)
-  sources = list(reader.read_train_class(wnid, listing.names))
+  keep = set(_spread(listing.names, sampled)) if sampled else set()
   found = CheckResult()
-  _check_heads(sources, found)
-  return listing, found, _spread(sources, RATE_SAMPLE // 2)
-
-
-def _check_heads(sources: list[ImageSource], result: CheckResult) -> None:
-  for source in sources:
-    kind = _kind(_head(source))
-    if kind == 'png':
-      result.reencoded.append(source.origin)
-    elif kind == 'other':
-      result.not_images.append(source.origin)
+  sample = _check_images(
+      listing.names, reader.train_heads(wnid),
+      functools.partial(reader.read_train_class, wnid), keep, found,
+  )
+  return listing, found, sample
 
 
 def _measure_rate(sources: list[ImageSource]) -> tuple[float, float, int]:
@@ -210,9 +256,10 @@ def _default_specs() -> tuple[example_proto.FieldSpec, ...]:
   )
 
 
-def _spread(items: list[ImageSource], count: int) -> list[ImageSource]:
+def _spread(items: Sequence[_T], count: int) -> list[_T]:
+  """`count` items evenly spread over `items` (all when there are fewer)."""
   if len(items) <= count:
-    return items
+    return list(items)
   step = len(items) / count
   return [items[int(i * step)] for i in range(count)]
 
@@ -337,10 +384,17 @@ def run_check(
   if train_built:
     classes = reader.train_classes()
     result.junk += len(classes.junk)
+    # The timing sample: images of classes spread over the listing.
+    sampled = set(_spread(classes.names, RATE_SAMPLE // 2))
+    per_class = -(-(RATE_SAMPLE // 2) // max(len(sampled), 1))
     with concurrent.futures.ThreadPoolExecutor(_HEAD_THREADS) as pool:
       scans = dict(zip(
           classes.names,
-          pool.map(lambda wnid: _scan_class(reader, wnid), classes.names), strict=False,
+          pool.map(
+              lambda wnid: _scan_class(reader, wnid, per_class if wnid in sampled else 0),
+              classes.names,
+          ),
+          strict=True,
       ))
     for wnid, (listing, found, sample) in scans.items():
       result.junk += len(listing.junk)
@@ -356,7 +410,7 @@ def run_check(
         if not metadata.file_stem(name).startswith(f'{wnid}_'):
           result.unlisted.append(f'{reader.class_origin(wnid)}/{name} (not {wnid}_<n>)')
       train_sample.extend(sample)
-  val_sources = list(reader.read_val(val.names))
+  val_sample = _check_val(reader, val.names, result)
 
   result.counts = {
       'train': sum(t for t, _ in class_counts.values()),
@@ -391,13 +445,6 @@ def run_check(
         f' ({_listed(result.classes_without_val)})'
     )
 
-  with concurrent.futures.ThreadPoolExecutor(_HEAD_THREADS) as pool:
-    chunks = [val_sources[i::_HEAD_THREADS] for i in range(_HEAD_THREADS)]
-    partial = [CheckResult() for _ in chunks]
-    list(pool.map(_check_heads, chunks, partial))
-  for part in partial:
-    result.not_images.extend(part.not_images)
-    result.reencoded.extend(part.reencoded)
   result.not_images.sort()
   result.reencoded.sort()
   result.say('files:')
@@ -417,7 +464,7 @@ def run_check(
 
   total_images = sum(result.counts.values())
   seconds_per_image, mean_bytes, measured = _measure_rate(
-      _spread(train_sample, RATE_SAMPLE // 2) + _spread(val_sources, RATE_SAMPLE // 2)
+      _spread(train_sample, RATE_SAMPLE // 2) + val_sample
   )
   result.image_bytes = int(mean_bytes * total_images)
   per_example = mean_bytes + RECORD_FRAMING_BYTES
@@ -459,6 +506,30 @@ def run_check(
   else:
     result.say('time: no readable image to measure the per-image rate on')
   return _finish(result)
+
+
+def _check_val(reader: Reader, names: Sequence[str], result: CheckResult) -> list[ImageSource]:
+  """Checks the val images' first bytes; returns the val timing sample.
+
+  Without heads from the listing, threads read stretches of the listing
+  (in storage order: a stretch of an archive is read in one pass).
+  """
+  keep = set(_spread(names, RATE_SAMPLE // 2))
+  heads = reader.val_heads()
+  if heads is not None:
+    return _check_images(names, heads, reader.read_val, keep, result)
+  size = -(-len(names) // _HEAD_THREADS) or 1
+  stretches = [names[start : start + size] for start in range(0, len(names), size)]
+  parts = [CheckResult() for _ in stretches]
+  with concurrent.futures.ThreadPoolExecutor(_HEAD_THREADS) as pool:
+    samples = list(pool.map(
+        lambda stretch, part: _check_images(stretch, None, reader.read_val, keep, part),
+        stretches, parts,
+    ))
+  for part in parts:
+    result.not_images.extend(part.not_images)
+    result.reencoded.extend(part.reencoded)
+  return [source for sample in samples for source in sample]
 
 
 def _finish(result: CheckResult) -> CheckResult:

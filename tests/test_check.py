@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from imagenet_custom import check
+from imagenet_custom.readers.archives import ArchiveReader
 from imagenet_custom.testing import blurred as blurred_data
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
 
@@ -123,6 +124,33 @@ def test_blurred_layout_counts_missing(tmp_path):
   assert sorted(result.missing) == facts['missing']
   assert result.counts == {'train': 30, 'validation': 9, 'test': 19, 'test_blacklisted': 3}
   assert result.reencoded == []  # the blurred release is all JPEG
+
+
+def test_blurred_archives_are_checked_in_place(tmp_path):
+  facts = blurred_data.write_blurred(DUMMY / 'folders', tmp_path / 'manual', archives=True)
+  before = _tree(tmp_path)
+  result = check.run_check(tmp_path / 'manual', tmp_path / 'out')
+  assert result.exit_code == 0 and result.layout == 'blurred'
+  assert sorted(result.missing) == facts['missing']
+  assert result.counts == {'train': 30, 'validation': 9, 'test': 19, 'test_blacklisted': 3}
+  assert any('train images: ' in line and line.endswith('train_blurred.tar.gz') for line in result.lines)
+  assert _tree(tmp_path) == before  # no index file either
+
+
+def test_archive_heads_come_from_the_listing(monkeypatch):
+  # The official archives: the listing's first bytes are checked; only the
+  # timing sample and images that are not JPEG are made into sources.
+  made = []
+  original = ArchiveReader._source
+
+  def recorded(self, *args):
+    made.append(args)
+    return original(self, *args)
+
+  monkeypatch.setattr(ArchiveReader, '_source', recorded)
+  result = check.run_check(DUMMY / 'archives', '/nonexistent/out')
+  assert result.exit_code == 0 and len(result.reencoded) == 1
+  assert len(made) <= check.RATE_SAMPLE + 6 + 1  # per-class rounding, the PNG
 
 
 def test_kaggle_zip_is_checked_in_place(tmp_path):
