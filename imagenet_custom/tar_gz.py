@@ -621,6 +621,9 @@ def index_of(archive: epath.PathLike, index_dir: epath.PathLike | None) -> TarGz
       if file is not None:
         save_index(index, file)
         logging.info('Wrote the index of %s to %s.', archive, file)
+        # Read back, windows and member tables are read on use, as in the
+        # worker processes, rather than all held in this one.
+        index = load_index(file, archive) or index
     found.append(index)
     return index
 

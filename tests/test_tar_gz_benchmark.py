@@ -1,0 +1,31 @@
+"""benchmarks/tar_gz_benchmark.py at a small scale: the archives it packs, and its report."""
+
+from __future__ import annotations
+
+import tarfile
+
+from benchmarks import tar_gz_benchmark
+from imagenet_custom import readers
+from imagenet_custom.readers import blurred
+
+
+def test_packs_the_blurred_layout_and_times_every_step(tmp_path, capsys):
+  argv = [f'--work_dir={tmp_path}', '--train_images=12', '--val_images=4', '--classes=2', '--repeats=1']
+  assert tar_gz_benchmark.main(argv) == 0
+  report = capsys.readouterr().out
+  manual = tmp_path / tar_gz_benchmark.MANUAL_DIR
+  assert sorted(p.name for p in manual.iterdir() if p.name.endswith('_blurred.tar.gz')) == [
+      blurred.TRAIN_ARCHIVE, blurred.VAL_ARCHIVE,
+  ]
+  assert not (manual / blurred.TRAIN_DIR).exists()
+  with tarfile.open(manual / blurred.TRAIN_ARCHIVE) as archive:
+    names = archive.getnames()
+  assert names[0] == blurred.TRAIN_DIR and names == sorted(names)
+  reader = readers.find_reader(manual)
+  assert reader.layout == 'blurred' and len(reader.train_classes().names) == 2
+  for step in ('inflate with zlib', 'index pass + index file', 'read every file through the index'):
+    assert report.count(step) == 2, step
+  assert 'MB of disk' in report
+  stamp = (tmp_path / tar_gz_benchmark.STAMP).stat().st_mtime_ns
+  assert tar_gz_benchmark.main(argv) == 0  # the input is reused
+  assert (tmp_path / tar_gz_benchmark.STAMP).stat().st_mtime_ns == stamp
