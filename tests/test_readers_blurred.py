@@ -320,3 +320,8 @@ def test_archive_without_its_folder_inside_is_a_clear_error(archived, tmp_path):
   shutil.copyfile(archived / blurred.VAL_ARCHIVE, manual / blurred.VAL_ARCHIVE)
   with pytest.raises(InputError, match='expected the folder train_blurred/ inside .* found at its top: val_blurred'):
     readers.find_reader(manual).train_classes()
+
+
+def test_beam_build_from_the_archives_is_byte_identical(archived, blurred_build, tmp_path):
+  builder = build(archived, tmp_path / 'out', beam=True)
+  assert _shards(builder) == _shards(blurred_build)
