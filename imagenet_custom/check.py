@@ -17,7 +17,11 @@ Reports, for the layout found in DIR:
     of the input.
 
 It reads listings, tar and zip headers, the metadata files and the first
-bytes of each image; only the small timing sample is read whole.
+bytes of each image (in the official tars, with the headers: one read per
+image); only the small timing sample is read whole. The face-blurred
+archives are the exception: listing a .tar.gz means inflating it, so they
+are indexed in memory (nothing is written) and inflated again, one class
+at a time, for the first bytes.
 
 Exit status 0 only when a build with the default config would start and run:
 the layout and val labels are complete, no file is not an image, and OUT has

@@ -235,6 +235,11 @@ class _Inflater:
       raise GzipError(f'corrupt deflate data near byte {self.consumed:,} ({message})')
     return status, size - self._stream.avail_out
 
+  @property
+  def available(self) -> int:
+    """How many compressed bytes are read but not yet used."""
+    return self._stream.avail_in
+
   def unused_input(self) -> bytes:
     """The compressed bytes read but not used (after a stream's end)."""
     offset = self._stream.next_in - self._input_address if self._stream.avail_in else 0
@@ -337,7 +342,7 @@ class IndexingPass:
     try:
       while True:
         status, produced = inflater.inflate_into(address, _OUTPUT_BYTES, _Z_BLOCK)
-        chunk = bytes(output[:produced])
+        chunk = bytes(memoryview(output)[:produced])
         if chunk:
           self._history += chunk
           self.size += produced
@@ -465,7 +470,7 @@ class Inflating:
 
   def _skip_input(self, count: int) -> None:
     while count:
-      available = len(self._inflater.unused_input())
+      available = self._inflater.available
       if not available:
         self._inflater.refill()
         if self._inflater.eof:

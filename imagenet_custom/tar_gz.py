@@ -57,6 +57,8 @@ _MAGIC = b'imagenet_custom tar.gz index\n'
 _VERSION = 1
 _LENGTH = struct.Struct('<Q')
 _PROGRESS_SECONDS = 30.0
+# Long names and pax records are a few hundred bytes; more is damage.
+_LARGEST_EXTENSION = 1 << 20
 # Tar entries that only carry data for the next header.
 _EXTENSIONS = (
     tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
@@ -168,6 +170,11 @@ class _TarScanner:
       ) from None
     data_offset = offset + _BLOCK
     if info.type in _EXTENSIONS:
+      if info.size > _LARGEST_EXTENSION:
+        raise InputError(
+            f'{self.origin}: a {info.size:,}-byte extended header at uncompressed'
+            f' byte {offset:,}{self._after()}: the archive is damaged. Download it again.'
+        )
       self._extension = info
       self.wanted, self._need = data_offset, info.size
       if not info.size:
@@ -179,7 +186,13 @@ class _TarScanner:
           ' plain files. Extract the archive and read the folder instead.'
       )
     path = _normalise(self._pax.get('path') or self._long_name or info.name)
-    size = int(self._pax['size']) if 'size' in self._pax else info.size
+    try:
+      size = int(self._pax['size']) if 'size' in self._pax else info.size
+    except ValueError:
+      raise InputError(
+          f'{self.origin}:{path}: corrupt pax size {self._pax["size"]!r}. Download the'
+          ' archive again.'
+      ) from None
     self._long_name, self._pax = None, {}
     has_data = info.isreg() or info.type not in tarfile.SUPPORTED_TYPES
     self.wanted = data_offset + (_padded(size) if has_data else 0)
