@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 import dataclasses
+import os
 from typing import Any, ClassVar
 
 from absl import logging
@@ -21,6 +22,7 @@ from imagenet_custom import readers
 from imagenet_custom import real_labels as real_labels_lib
 from imagenet_custom import report as report_lib
 from imagenet_custom import selection as selection_lib
+from imagenet_custom import spill
 from imagenet_custom import splits
 from imagenet_custom import tfds_patches
 from imagenet_custom import workers
@@ -126,6 +128,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   _pool: workers.WorkerPool | None = None
   _progress: progress_lib.Progress | None = None
   _hashes: checksums.BackgroundHash | None = None
+  _spill_dir = ''
 
   def _label_names(self) -> tuple[str, ...]:
     """The `ClassLabel` names: all 1,000 WNIDs, or the relabelled subset."""
@@ -163,9 +166,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     tfds_patches.check_compatible()
     with contextlib.ExitStack() as stack:
       stack.enter_context(tfds_patches.deterministic_serialization())
-      stack.enter_context(tfds_patches.bounded_shuffle_buffer())
       stack.enter_context(tfds_patches.serialized_passthrough())
-      stack.enter_context(tfds_patches.released_bucket_writes())
+      if not self._use_beam:
+        # TFDS builds in a temporary directory (`self.data_dir` here).
+        self._spill_dir = stack.enter_context(
+            tfds_patches.spilled_shuffle(os.fspath(self.data_dir))
+        )
       stack.callback(self._close_pool)
       super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
@@ -284,6 +290,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         parallel_build.WorkerState(
             parallel_build.worker_plan(plan),
             tfds_patches.field_specs(self.info.features),
+            self._spill_dir,
             config.num_threads or 2,
         ),
     )
@@ -320,13 +327,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _plain_examples(
       self, plan: generate.Plan, split: str
-  ) -> Iterator[tuple[str, tfds_patches.Serialized]]:
+  ) -> Iterator[tuple[str, spill.Spilled]]:
     assert self._pool is not None
     assert self._report is not None and self._progress is not None
-    for key, record in parallel_build.split_records(
+    yield from parallel_build.split_records(
         self._pool, plan, split, self._report, self._progress
-    ):
-      yield key, tfds_patches.Serialized(record)
+    )
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""

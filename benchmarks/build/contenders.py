@@ -120,6 +120,10 @@ def _program(name: str) -> list[str]:
   return [sys.executable, '-m', f'benchmarks.build.programs.{name}']
 
 
+# `tfds build` without `--config` builds every predefined config in turn.
+DEFAULT_CONFIG = '--config=default'
+
+
 def _build(
     manual_dir: Callable[[inputs.BenchInput], pathlib.Path],
     *extra: str,
@@ -147,7 +151,7 @@ def _build(
 
 def _beam(inp: inputs.BenchInput, paths: RunPaths, options: Options) -> list[str]:
   """The plain command plus `--beam_pipeline_options`."""
-  plain = _build(lambda i: i.archives)(inp, paths, options)
+  plain = _build(lambda i: i.archives, DEFAULT_CONFIG)(inp, paths, options)
   return [*plain, f'--beam_pipeline_options={options.beam_options}']
 
 
@@ -172,10 +176,10 @@ CONTENDERS = {
         Contender('imagenet2012', 'TFDS imagenet2012',
                   _build(lambda i: i.tfds_manual, dataset='imagenet2012')),
         Contender('plain', 'imagenet_custom plain',
-                  _build(lambda i: i.archives)),
+                  _build(lambda i: i.archives, DEFAULT_CONFIG)),
         Contender('beam', 'imagenet_custom Beam', _beam),
         Contender('kaggle', 'imagenet_custom kaggle',
-                  _build(lambda i: i.kaggle)),
+                  _build(lambda i: i.kaggle, DEFAULT_CONFIG)),
         Contender('floor', 'I/O floor (copy tars)', _floor,
                   baseline=PYTHON_BASELINE, program=True),
         Contender('generate', 'imagenet_custom generate only', _generate,

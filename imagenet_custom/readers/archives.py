@@ -15,6 +15,7 @@ from imagenet_custom import tario
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import box_archives
 from imagenet_custom.readers import devkit
+from imagenet_custom.readers.base import file_span
 from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import is_junk
 from imagenet_custom.readers.base import Listing
@@ -174,7 +175,13 @@ archives (from image-net.org, ILSVRC2012), not extracted:
       data = read()
       read = functools.partial(_already_read, data)
       head = functools.partial(_head_of, data)
-    return ImageSource(member.name, member_origin, read, head)
+      return ImageSource(member.name, member_origin, read, head)
+    archive_span = file_span(self.root / archive)
+    span = (
+        None if archive_span is None
+        else archive_span._replace(offset=start + member.offset)
+    )
+    return ImageSource(member.name, member_origin, read, head, span)
 
   def read_train_class(
       self, wnid: str, names: Collection[str]

@@ -38,6 +38,7 @@ from imagenet_custom import metadata
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import devkit
 from imagenet_custom.readers import folders
+from imagenet_custom.readers.base import file_span
 from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.directories import list_directory
 from imagenet_custom.readers.directories import read_head
@@ -159,7 +160,8 @@ blurred (the face-blurred ImageNet from image-net.org, extracted):
     for name in sorted(names):
       path = files[name]
       yield ImageSource(
-          name, str(path), path.read_bytes, functools.partial(read_head, path)
+          name, str(path), path.read_bytes, functools.partial(read_head, path),
+          file_span(path),
       )
 
   def missing_images(self) -> tuple[str, ...]:
