@@ -27,6 +27,7 @@ from imagenet_custom.readers.base import LabelSource
 from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
+from imagenet_custom.readers.base import Span
 from imagenet_custom.readers.base import ValMetadata
 
 from builds import DUMMY
@@ -231,6 +232,26 @@ def test_kept_image_keeps_its_bytes_and_gets_boxes():
   assert outcome.counts[report_lib.ANNOTATIONS_USED] == 1
   assert outcome.counts[report_lib.BOXES_KEPT] == 1
   assert not any(k.startswith(report_lib.REENCODED_PREFIX) for k in outcome.counts)
+
+
+def test_an_image_stored_unchanged_keeps_its_span_a_reencoded_one_does_not():
+  span = Span('/data/ILSVRC2012_img_train.tar', 12345)
+  data = _image()
+  kept = generate.make_example(
+      ImageSource('a.JPEG', 'origin', lambda: data, None, span),
+      TENCH, None, False, report_lib.TRAIN_SKIPPED,
+  )
+  assert kept.span == span
+  reencoded = generate.make_example(
+      ImageSource('b.JPEG', 'origin', lambda: _image('PNG'), None, span),
+      TENCH, None, False, report_lib.TRAIN_SKIPPED,
+  )
+  assert reencoded.span is None
+  resized = generate.make_example(
+      ImageSource('c.JPEG', 'origin', lambda: data, None, span),
+      TENCH, None, False, report_lib.TRAIN_SKIPPED, images.ResizeOptions(16, 90),
+  )
+  assert resized.counts[report_lib.RESIZED] == 1 and resized.span is None
 
 
 def test_image_without_annotation_has_no_boxes_and_png_is_reencoded():
