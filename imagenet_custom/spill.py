@@ -240,6 +240,10 @@ class _Inputs:
     self._executor: concurrent.futures.ThreadPoolExecutor | None = None
 
   def _read(self, record: InPlace) -> bytes:
+    if not hasattr(os, 'pread'):  # Windows: a file object of its own per read.
+      with open(record.path, 'rb') as f:
+        f.seek(record.offset)
+        return self._example(record, f.read(record.image_size))
     with self._lock:
       fd = self._files.get(record.path)
     opened = fd is None
@@ -255,6 +259,10 @@ class _Inputs:
             opened = False
         if opened:
           os.close(fd)
+    return self._example(record, image)
+
+  @staticmethod
+  def _example(record: InPlace, image: bytes) -> bytes:
     if len(image) != record.image_size:
       raise SpillError(
           f'{record.path} holds {len(image)} bytes at offset {record.offset}'

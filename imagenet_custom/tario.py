@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import io
 import os
 import tarfile
-from typing import BinaryIO, TypeAlias
+from typing import BinaryIO, NamedTuple, TypeAlias
 
 from etils import epath
 
@@ -87,19 +87,151 @@ def file_size(fileobj: Stream) -> int:
   return size
 
 
-def iter_members(fileobj: Stream, origin: str) -> Iterator[tarfile.TarInfo]:
+class Member(NamedTuple):
+  """A regular file in a tar: where its bytes are.
+
+  Attributes:
+    name: the member's path in the archive.
+    offset_data: where its bytes start, in the (inner) tar.
+    size: its size.
+  """
+
+  name: str
+  offset_data: int
+  size: int
+
+
+# Type flags of regular files; of headers that only `tarfile` reads (long
+# names, pax headers, sparse files) -- an archive with any is listed by it.
+_REGULAR = frozenset(b'0\0' b'7')
+_TARFILE_ONLY = frozenset(b'LKxgS')
+_USTAR = b'ustar\x00'
+
+
+class _NeedsTarfile(Exception):
+  """A header the fast listing leaves to `tarfile`."""
+
+
+def _read_at(fileobj: Stream, position: int, size: int) -> bytes:
+  """`size` bytes at `position` (fewer at the end), by `pread` when possible."""
+  base, start = fileobj, 0
+  if isinstance(fileobj, Window):
+    base, start = fileobj._base, fileobj._start  # pylint: disable=protected-access
+    size = max(0, min(size, fileobj._size - position))  # pylint: disable=protected-access
+  if supports_pread(base):
+    return os.pread(base.fileno(), size, start + position)  # type: ignore[union-attr]
+  fileobj.seek(position)
+  return fileobj.read(size) or b''
+
+
+def _octal(field: bytes) -> int:
+  if field[:1] and field[0] & 0x80:
+    raise _NeedsTarfile  # Base-256 (GNU, for sizes past 8 GB).
+  digits = field.split(b'\0', 1)[0].strip()
+  return int(digits, 8) if digits else 0
+
+
+def _fast_members(
+    fileobj: Stream, size: int, origin: str, fix: str
+) -> Iterator[tuple[Member | None, int]]:
+  """Every header of a plain ustar/GNU tar, read directly.
+
+  Yields:
+    `(member or None for a non-file, end of the member's data blocks)`; the
+    last item is `(None, offset of the end-of-archive marker)`.
+
+  Raises:
+    _NeedsTarfile: a header of a kind `tarfile` must read, before any yield
+      was acted on (the caller restarts with `tarfile`).
+    InputError: a corrupt header or truncated member.
+  """
+  position = 0
+  while True:
+    header = _read_at(fileobj, position, _BLOCK)
+    if len(header) < _BLOCK or header.count(0) == _BLOCK:
+      yield None, position
+      return
+    try:
+      stored = _octal(header[148:156])
+    except ValueError:
+      raise InputError(
+          f'{origin}: corrupt tar archive (bad header at byte {position}). {fix}'
+      ) from None
+    if stored != sum(header) - sum(header[148:156]) + 256:
+      raise InputError(
+          f'{origin}: corrupt tar archive (bad header checksum at byte'
+          f' {position}). {fix}'
+      )
+    kind = header[156]
+    if kind in _TARFILE_ONLY:
+      raise _NeedsTarfile
+    try:
+      member_size = _octal(header[124:136])
+    except ValueError:
+      raise InputError(
+          f'{origin}: corrupt tar archive (bad size at byte {position}). {fix}'
+      ) from None
+    name = header[:100].split(b'\0', 1)[0]
+    if header[257:263] == _USTAR and header[345] != 0:
+      name = header[345:500].split(b'\0', 1)[0] + b'/' + name
+    offset_data = position + _BLOCK
+    if kind not in _REGULAR:
+      member_size = 0 if kind in b'1256' else member_size
+    end = offset_data + -(-member_size // _BLOCK) * _BLOCK
+    member = None
+    if kind in _REGULAR:
+      text = name.decode('utf-8', 'surrogateescape')
+      member = Member(text, offset_data, member_size)
+    if offset_data + member_size > size:
+      raise InputError(
+          f'{origin}: truncated archive: member'
+          f' {name.decode("utf-8", "replace")} needs {member_size} bytes at'
+          f' offset {offset_data} but the archive ends at {size}. {fix}'
+      )
+    yield member, end
+    position = end
+
+
+def _tarfile_members(
+    fileobj: Stream, size: int, origin: str, fix: str
+) -> Iterator[tuple[Member | None, int]]:
+  """As `_fast_members`, through `tarfile` (every header kind it knows)."""
+  fileobj.seek(0)
+  try:
+    tar = tarfile.open(fileobj=fileobj, mode='r:')
+    while (info := tar.next()) is not None:
+      tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every header otherwise.
+      if info.offset_data + info.size > size:
+        raise InputError(
+            f'{origin}: truncated archive: member {info.name} needs'
+            f' {info.size} bytes at offset {info.offset_data} but the'
+            f' archive ends at {size}. {fix}'
+        )
+      member = Member(info.name, info.offset_data, info.size) if info.isfile() else None
+      yield member, tar.offset
+    end = tar.offset
+  except tarfile.TarError as e:
+    raise InputError(f'{origin}: corrupt tar archive ({e}). {fix}') from None
+  yield None, end
+
+
+def iter_members(fileobj: Stream, origin: str) -> Iterator[Member]:
   """Lists the regular files of an uncompressed tar, reading headers only.
 
-  Unlike `tarfile`, which stops silently at a corrupt header or at the end of
-  a truncated archive, this raises: an ImageNet tar that ends early must not
-  become a dataset with fewer images.
+  Plain ustar and GNU headers (ImageNet's archives hold nothing else) are
+  read directly, one `pread` each; an archive with long-name, pax or sparse
+  headers is listed by `tarfile` instead. Unlike `tarfile`, which stops
+  silently at a corrupt header or at the end of a truncated archive, this
+  raises: an ImageNet tar that ends early must not become a dataset with
+  fewer images.
 
   Args:
     fileobj: a seekable binary file holding the tar.
     origin: the archive's name (and member, for nested tars), for errors.
 
   Yields:
-    Each regular file's header; `offset_data` and `size` locate its bytes.
+    Each regular file: its name, and `offset_data` and `size`, which locate
+    its bytes.
 
   Raises:
     InputError: the archive is truncated or corrupt.
@@ -110,22 +242,16 @@ def iter_members(fileobj: Stream, origin: str) -> Iterator[tarfile.TarInfo]:
       ' checksums.tsv).'
   )
   try:
-    tar = tarfile.open(fileobj=fileobj, mode='r:')
-    while (member := tar.next()) is not None:
-      tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every header otherwise.
-      if member.offset_data + member.size > size:
-        raise InputError(
-            f'{origin}: truncated archive: member {member.name} needs'
-            f' {member.size} bytes at offset {member.offset_data} but the'
-            f' archive ends at {size}. {fix}'
-        )
-      if member.isfile():
-        yield member
-    end = tar.offset
-  except tarfile.TarError as e:
-    raise InputError(f'{origin}: corrupt tar archive ({e}). {fix}') from None
-  fileobj.seek(end)
-  marker = fileobj.read(_BLOCK)
+    # Listed whole before any is yielded, so that a header found late that
+    # needs `tarfile` restarts the listing cleanly.
+    headers = list(_fast_members(fileobj, size, origin, fix))
+  except _NeedsTarfile:
+    headers = list(_tarfile_members(fileobj, size, origin, fix))
+  end = headers[-1][1]
+  for member, _ in headers[:-1]:
+    if member is not None:
+      yield member
+  marker = _read_at(fileobj, end, _BLOCK)
   if len(marker) < _BLOCK or marker.count(0) != _BLOCK:
     raise InputError(
         f'{origin}: the archive is truncated or corrupt at byte {end} of'

@@ -135,3 +135,46 @@ def test_build_without_pread(tmp_path, monkeypatch):
   assert {name: split.num_examples for name, split in builder.info.splits.items()} == {
       'train': 32, 'validation': 9, 'test': 21, 'test_blacklisted': 3,
   }
+
+
+def _mixed_tar(tar_format: int, long_name: str) -> bytes:
+  buffer = io.BytesIO()
+  with tarfile.open(fileobj=buffer, mode='w', format=tar_format) as tar:
+    for name, data in [('n01440764/', None), ('n01440764/a.JPEG', b'a' * 700),
+                       ('empty.JPEG', b''), (long_name, b'l' * 1025),
+                       ('link.JPEG', 'a.JPEG'), ('z.JPEG', b'z' * 512)]:
+      info = tarfile.TarInfo(name.rstrip('/'))
+      if data is None:
+        info.type = tarfile.DIRTYPE
+      elif isinstance(data, str):
+        info.type, info.linkname = tarfile.SYMTYPE, data
+      else:
+        info.size = len(data)
+      tar.addfile(info, io.BytesIO(data) if isinstance(data, bytes) else None)
+  return buffer.getvalue()
+
+
+@pytest.mark.parametrize('tar_format', [
+    tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT,
+])
+@pytest.mark.parametrize('long_name', [
+    'short.JPEG',
+    'd' * 90 + '/' + 'n' * 60 + '.JPEG',  # ustar keeps it in the prefix field.
+    'n' * 150 + '.JPEG',  # Needs a GNU long-name or pax header.
+])
+def test_listing_equals_tarfile_for_every_header_kind(tar_format, long_name):
+  if tar_format == tarfile.USTAR_FORMAT and '/' not in long_name and len(long_name) > 100:
+    pytest.skip('ustar cannot store that name')
+  data = _mixed_tar(tar_format, long_name)
+  with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+    expected = [(m.name, m.offset_data, m.size) for m in tar.getmembers() if m.isfile()]
+  listed = [tuple(m) for m in tario.iter_members(io.BytesIO(data), 'x.tar')]
+  assert listed == expected
+  assert long_name in [name for name, _, _ in listed]
+
+
+def test_a_bad_header_checksum_is_corrupt():
+  data = bytearray(_tar({'a.JPEG': b'a' * 10, 'b.JPEG': b'b' * 10}))
+  data[1024 + 5] ^= 0x01  # One bit of the second header's name.
+  with pytest.raises(InputError, match='x.tar: corrupt tar archive .*checksum at byte 1024'):
+    list(tario.iter_members(io.BytesIO(bytes(data)), 'x.tar'))
