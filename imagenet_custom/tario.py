@@ -8,10 +8,12 @@ read, and so that the bytes read from an archive can be accounted for.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import gzip
 import io
 import os
 import tarfile
 from typing import BinaryIO, NamedTuple, TypeAlias
+import zlib
 
 from etils import epath
 
@@ -151,42 +153,15 @@ def _fast_members(
     if len(header) < _BLOCK or header.count(0) == _BLOCK:
       yield None, position
       return
-    try:
-      stored = _octal(header[148:156])
-    except ValueError:
-      raise InputError(
-          f'{origin}: corrupt tar archive (bad header at byte {position}). {fix}'
-      ) from None
-    if stored != sum(header) - sum(header[148:156]) + 256:
-      raise InputError(
-          f'{origin}: corrupt tar archive (bad header checksum at byte'
-          f' {position}). {fix}'
-      )
-    kind = header[156]
-    if kind in _TARFILE_ONLY:
-      raise _NeedsTarfile
-    try:
-      member_size = _octal(header[124:136])
-    except ValueError:
-      raise InputError(
-          f'{origin}: corrupt tar archive (bad size at byte {position}). {fix}'
-      ) from None
-    name = header[:100].split(b'\0', 1)[0]
-    if header[257:263] == _USTAR and header[345] != 0:
-      name = header[345:500].split(b'\0', 1)[0] + b'/' + name
+    member, member_size = _header_member(header, position, origin, fix)
     offset_data = position + _BLOCK
-    if kind not in _REGULAR:
-      member_size = 0 if kind in b'1256' else member_size
     end = offset_data + -(-member_size // _BLOCK) * _BLOCK
-    member = None
-    if kind in _REGULAR:
-      text = name.decode('utf-8', 'surrogateescape')
-      member = Member(text, offset_data, member_size)
+    name = member.name if member is not None else 'a non-file entry'
     if offset_data + member_size > size:
       raise InputError(
-          f'{origin}: truncated archive: member'
-          f' {name.decode("utf-8", "replace")} needs {member_size} bytes at'
-          f' offset {offset_data} but the archive ends at {size}. {fix}'
+          f'{origin}: truncated archive: member {name} needs {member_size}'
+          f' bytes at offset {offset_data} but the archive ends at {size}.'
+          f' {fix}'
       )
     yield member, end
     position = end
@@ -300,28 +275,112 @@ def read_member(fileobj: Stream, offset: int, size: int, origin: str) -> bytes:
   return data
 
 
-def iter_compressed_members(
-    path: epath.Path,
-) -> Iterator[tuple[tarfile.TarInfo, bytes]]:
+def _header_member(
+    header: bytes, position: int, origin: str, fix: str
+) -> tuple[Member | None, int]:
+  """Parses one plain ustar/GNU header at `position`.
+
+  Returns:
+    `(member, or None for a non-file; bytes of data that follow)`.
+
+  Raises:
+    _NeedsTarfile: a header of a kind `tarfile` must read.
+    InputError: a corrupt header.
+  """
+  try:
+    stored = _octal(header[148:156])
+    size = _octal(header[124:136])
+  except ValueError:
+    raise InputError(
+        f'{origin}: corrupt tar archive (bad header at byte {position}). {fix}'
+    ) from None
+  if stored != sum(header) - sum(header[148:156]) + 256:
+    raise InputError(
+        f'{origin}: corrupt tar archive (bad header checksum at byte'
+        f' {position}). {fix}'
+    )
+  kind = header[156]
+  if kind in _TARFILE_ONLY:
+    raise _NeedsTarfile
+  if kind not in _REGULAR:
+    return None, 0 if kind in b'1256' else size
+  name = header[:100].split(b'\0', 1)[0]
+  if header[257:263] == _USTAR and header[345] != 0:
+    name = header[345:500].split(b'\0', 1)[0] + b'/' + name
+  return Member(name.decode('utf-8', 'surrogateescape'), position + _BLOCK, size), size
+
+
+def _read_fully(stream: BinaryIO, size: int) -> bytes:
+  data = stream.read(size)
+  return data if data is not None else b''
+
+
+def _fast_compressed(
+    path: epath.Path, origin: str, fix: str
+) -> Iterator[tuple[Member, bytes]]:
+  """The regular files of a gzip-compressed plain ustar/GNU tar, streamed."""
+  with path.open('rb') as raw, gzip.GzipFile(fileobj=raw, mode='rb') as stream:
+    position = 0
+    while True:
+      header = _read_fully(stream, _BLOCK)
+      if len(header) < _BLOCK:
+        raise EOFError(f'the tar ends inside the header at byte {position}')
+      if header.count(0) == _BLOCK:
+        return
+      member, size = _header_member(header, position, origin, fix)
+      padded = -(-size // _BLOCK) * _BLOCK
+      data = _read_fully(stream, padded)
+      if len(data) < padded:
+        raise EOFError(f'the tar ends inside the member at byte {position}')
+      if member is not None:
+        yield member, data[:size]
+      position += _BLOCK + padded
+
+
+def _tarfile_compressed(path: epath.Path) -> Iterator[tuple[Member, bytes]]:
+  """The regular files of any compressed tar `tarfile` reads, streamed."""
+  with path.open('rb') as raw, tarfile.open(fileobj=raw, mode='r|*') as tar:
+    for info in tar:
+      if info.isfile():
+        extracted = tar.extractfile(info)
+        assert extracted is not None
+        yield Member(info.name, info.offset_data, info.size), extracted.read()
+
+
+def iter_compressed_members(path: epath.Path) -> Iterator[tuple[Member, bytes]]:
   """Streams the regular files of a compressed tar (`.tar.gz`, `.tgz`).
+
+  A gzip-compressed tar of plain ustar/GNU headers (the box archives and the
+  devkit) is read directly; anything else (other compressions, pax or
+  long-name headers) through `tarfile`.
 
   Args:
     path: the archive.
 
   Yields:
-    `(header, bytes)` of each regular file, in archive order.
+    `(member, bytes)` of each regular file, in archive order.
 
   Raises:
     InputError: the archive is truncated or corrupt.
   """
+  fix = f'Download {path.name} again.'
+  origin = str(path)
+  yielded = 0
   try:
-    with path.open('rb') as raw, tarfile.open(fileobj=raw, mode='r|*') as tar:
-      for member in tar:
-        if member.isfile():
-          extracted = tar.extractfile(member)
-          assert extracted is not None
-          yield member, extracted.read()
-  except (tarfile.TarError, EOFError, OSError) as e:
+    with path.open('rb') as raw:
+      gzipped = raw.read(2) == b'\x1f\x8b'
+    if gzipped:
+      try:
+        for item in _fast_compressed(path, origin, fix):
+          yield item
+          yielded += 1
+        return
+      except _NeedsTarfile:
+        pass  # Restarted by `tarfile`, past what was already yielded.
+    for index, item in enumerate(_tarfile_compressed(path)):
+      if index >= yielded:
+        yield item
+  except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
     raise InputError(
         f'{path}: corrupt or truncated compressed archive ({e}). Download'
         f' {path.name} again.'

@@ -178,3 +178,27 @@ def test_a_bad_header_checksum_is_corrupt():
   data[1024 + 5] ^= 0x01  # One bit of the second header's name.
   with pytest.raises(InputError, match='x.tar: corrupt tar archive .*checksum at byte 1024'):
     list(tario.iter_members(io.BytesIO(bytes(data)), 'x.tar'))
+
+
+@pytest.mark.parametrize('tar_format', [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+@pytest.mark.parametrize('long_name', ['short.xml', 'n' * 150 + '.xml'])
+def test_compressed_listing_equals_tarfile(tmp_path, tar_format, long_name):
+  # A long name late in the archive makes the fast reader hand over to
+  # tarfile after it yielded some members: none is yielded twice.
+  path = tmp_path / 'boxes.tar.gz'
+  buffer = io.BytesIO()
+  with tarfile.open(fileobj=buffer, mode='w:gz', format=tar_format) as tar:
+    for name in ['n01/', 'n01/a.xml', 'n01/b.xml', long_name, 'n01/c.xml']:
+      info = tarfile.TarInfo(name.rstrip('/'))
+      if name.endswith('/'):
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+      else:
+        payload = name.encode() * 7
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+  path.write_bytes(buffer.getvalue())
+  from etils import epath
+
+  listed = [(m.name, data) for m, data in tario.iter_compressed_members(epath.Path(path))]
+  assert listed == [(n, n.encode() * 7) for n in ['n01/a.xml', 'n01/b.xml', long_name, 'n01/c.xml']]
