@@ -35,15 +35,15 @@ This module runs in the workers: it must not import TensorFlow or TFDS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
 import collections
+from collections.abc import Iterable, Iterator, Sequence
 import concurrent.futures
 import hashlib
 import operator
 import os
 import struct
 import threading
-from typing import NamedTuple, Union
+from typing import NamedTuple, TypeAlias
 
 # Buckets per split, as TFDS's shuffler: a bucket's records are read whole
 # into memory when the shards are written (for a split whose images are
@@ -85,7 +85,9 @@ class InPlace(NamedTuple):
 
 
 # What a worker spills for one example: its bytes, or where they are.
-Record = Union[bytes, InPlace]
+Record: TypeAlias = 'bytes | InPlace'
+
+
 def _key_bytes(key: str | bytes) -> bytes:
   """A key as TFDS's `hashing` turns it into bytes (`\\` read as `/`)."""
   if isinstance(key, bytes):

@@ -121,7 +121,7 @@ def _read_at(fileobj: Stream, position: int, size: int) -> bytes:
     base, start = fileobj._base, fileobj._start  # pylint: disable=protected-access
     size = max(0, min(size, fileobj._size - position))  # pylint: disable=protected-access
   if supports_pread(base):
-    return os.pread(base.fileno(), size, start + position)  # type: ignore[union-attr]
+    return os.pread(base.fileno(), size, start + position)
   fileobj.seek(position)
   return fileobj.read(size) or b''
 
@@ -310,7 +310,7 @@ def _header_member(
   return Member(name.decode('utf-8', 'surrogateescape'), position + _BLOCK, size), size
 
 
-def _read_fully(stream: BinaryIO, size: int) -> bytes:
+def _read_fully(stream: gzip.GzipFile, size: int) -> bytes:
   data = stream.read(size)
   return data if data is not None else b''
 

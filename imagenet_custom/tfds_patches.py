@@ -135,8 +135,8 @@ def _check_shuffle() -> None:
       raise TfdsIncompatibleError(
           SPILLED_SHUFFLE, f'the property shuffle.Shuffler.{name}, which is gone'
       )
-  init = vars(shuffler).get('__init__')
-  used = set(getattr(init, '__code__', None).co_names if init else ())
+  init_code = getattr(vars(shuffler).get('__init__'), '__code__', None)
+  used = set(init_code.co_names if init_code is not None else ())
   if not set(_SHUFFLER_STATE) <= used:
     missing = ', '.join(sorted(set(_SHUFFLER_STATE) - used))
     raise TfdsIncompatibleError(
@@ -150,7 +150,8 @@ def _check_shuffle() -> None:
   # The writer must make its shuffler as `shuffle.Shuffler(...)`, looked up
   # when it runs, for the replacement to be the one it makes.
   writer_init = getattr(getattr(writer_lib, 'Writer', None), '__init__', None)
-  names = set(getattr(writer_init, '__code__', None).co_names if writer_init else ())
+  writer_code = getattr(writer_init, '__code__', None)
+  names = set(writer_code.co_names if writer_code is not None else ())
   if not {'shuffle', 'Shuffler'} <= names:
     raise TfdsIncompatibleError(
         SPILLED_SHUFFLE,
@@ -380,9 +381,9 @@ def spilled_shuffle(directory: str) -> Iterator[str]:
     spill_dir = os.path.join(directory, 'spill')
     os.makedirs(spill_dir, exist_ok=True)
   original = shuffle.Shuffler
-  shuffle.Shuffler = _SpillAwareShuffler  # type: ignore[misc]
+  shuffle.Shuffler = _SpillAwareShuffler
   try:
     yield spill_dir
   finally:
-    shuffle.Shuffler = original  # type: ignore[misc]
+    shuffle.Shuffler = original
     shutil.rmtree(spill_dir, ignore_errors=True)

@@ -211,13 +211,14 @@ def test_val_tasks_carry_only_their_own_labels_and_boxes(monkeypatch):
 
 
 def test_an_image_stored_unchanged_is_spilled_in_place_others_whole():
+  import numpy as np  # pylint: disable=g-import-not-at-top
+
+  import imagenet_custom  # pylint: disable=g-import-not-at-top
   from imagenet_custom import generate  # pylint: disable=g-import-not-at-top
   from imagenet_custom import parallel_build  # pylint: disable=g-import-not-at-top
   from imagenet_custom import spill  # pylint: disable=g-import-not-at-top
-  from imagenet_custom.readers.base import Span  # pylint: disable=g-import-not-at-top
-  import imagenet_custom  # pylint: disable=g-import-not-at-top
   from imagenet_custom import tfds_patches  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.readers.base import Span  # pylint: disable=g-import-not-at-top
 
   specs = tfds_patches.field_specs(imagenet_custom.Builder(config='default').info.features)
   image = b'\xff\xd8' + bytes(range(256)) * 40 + b'\xff\xd9'

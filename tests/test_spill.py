@@ -40,7 +40,8 @@ def _records(tmp_path, count: int) -> tuple[dict[str, bytes], list[tuple[str, sp
   """Examples, and the records that spill them: every other one in place."""
   images = {f'n01440764_{i}.JPEG': bytes([i]) * (100 + 37 * i) for i in range(count)}
   path, offsets = _image_file(tmp_path, images)
-  expected, records = {}, []
+  expected: dict[str, bytes] = {}
+  records: list[tuple[str, spill.Record]] = []
   for i, (key, image) in enumerate(images.items()):
     prefix, suffix = b'<' + key.encode(), b'>' * (i % 3)
     expected[key] = prefix + image + suffix

@@ -109,9 +109,10 @@ def _write(tmp_path, examples) -> list[bytes]:
       example_writer=writer_lib.ExampleWriter(file_adapters.FileFormat.TFRECORD),
   )
   for key, example in examples:
-    if not isinstance(example, spill.Spilled):
-      example = _TEXT.encode_example(example)
-    writer.write(key, example)
+    writer.write(
+        key,
+        example if isinstance(example, spill.Spilled) else _TEXT.encode_example(example),
+    )
   writer.finalize()
   records: list[bytes] = []
   for path in sorted(tmp_path.glob('pinned-train.tfrecord*')):
