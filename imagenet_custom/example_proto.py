@@ -76,7 +76,7 @@ class FieldSpec:
     return index
 
 
-def _varint(value: int) -> bytes:
+def _encode_varint(value: int) -> bytes:
   if value < 0:
     value += 1 << 64  # int64 as two's complement, 10 bytes.
   out = bytearray()
@@ -85,6 +85,16 @@ def _varint(value: int) -> bytes:
     value >>= 7
   out.append(value)
   return bytes(out)
+
+
+# Varints of 0 .. 2**14 - 1 (one or two bytes): labels and most lengths.
+_SHORT_VARINTS = tuple(_encode_varint(v) for v in range(1 << 14))
+
+
+def _varint(value: int) -> bytes:
+  if 0 <= value < 1 << 14:
+    return _SHORT_VARINTS[value]
+  return _encode_varint(value)
 
 
 def _field(tag: int, payload: bytes) -> bytes:

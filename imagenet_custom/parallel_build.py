@@ -83,6 +83,9 @@ class WorkerState:
     """This process's spill files for a split."""
     writer = self._spill_writers.get(split)
     if writer is None:
+      # A worker builds one split at a time: the last split's files close.
+      for other in self._spill_writers.values():
+        other.close()
       # Unique to this process: a worker that replaces another never appends
       # to its files.
       token = uuid.uuid4().hex[:16]

@@ -154,6 +154,10 @@ class SpillWriter:
         for bucket in range(NUM_BUCKETS)
     ]
     self._ends: dict[str, int] = {}
+    # Files kept open (up to `_max_open`, which the process's limit on open
+    # files sets); the others are opened for each write.
+    self._fds: dict[str, int] = {}
+    self._max_open = _open_files_allowed()
 
   def write(self, records: Sequence[tuple[str, Record]]) -> list[tuple[str, Spilled]]:
     """Appends records to their buckets' files; returns where each went.
@@ -192,9 +196,54 @@ class SpillWriter:
       self._ends[path] = end
       spilled.append((key, Spilled(hkey, size, path, end)))
     for path, parts in by_path.items():
-      with open(path, 'ab') as f:
-        f.writelines(parts)
+      fd = self._fds.get(path)
+      if fd is None and len(self._fds) < self._max_open:
+        fd = self._fds[path] = os.open(path, _APPEND_FLAGS, 0o644)
+      if fd is None:
+        with open(path, 'ab') as f:
+          f.write(b''.join(parts))
+      else:
+        _write_all(fd, b''.join(parts))
     return spilled
+
+  def close(self) -> None:
+    """Closes the files kept open; later writes open them again."""
+    for fd in self._fds.values():
+      os.close(fd)
+    self._fds.clear()
+
+
+_APPEND_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, 'O_BINARY', 0)
+
+
+def _open_files_allowed() -> int:
+  """Spill files a writer may keep open: one per bucket if the limit allows.
+
+  Raises the process's soft limit on open files towards its hard limit when
+  that is needed (as TFDS's shuffler does), keeping 256 for everything else.
+  """
+  try:
+    import resource  # pylint: disable=g-import-not-at-top  # POSIX only.
+  except ImportError:
+    return 0
+  soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+  wanted = NUM_BUCKETS + 256
+  if soft != resource.RLIM_INFINITY and soft < wanted:
+    raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    try:
+      resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+      soft = raised
+    except (ValueError, OSError):
+      pass
+  if soft == resource.RLIM_INFINITY:
+    return NUM_BUCKETS
+  return max(0, min(NUM_BUCKETS, soft - 256))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+  view = memoryview(data)
+  while view:
+    view = view[os.write(fd, view):]
 
 
 def _read_records(path: str, end: int) -> list[tuple[int, Record]]:

@@ -133,3 +133,19 @@ def test_in_place_images_are_read_from_many_files(tmp_path):
     for _, spilled in writer.write([(key, record)]):
       index.add(spilled)
   assert dict(index.sorted_records()) == expected
+
+
+@pytest.mark.parametrize('allowed', [0, 3, spill.NUM_BUCKETS])
+def test_files_kept_open_or_not_hold_the_same_records(tmp_path, monkeypatch, allowed):
+  # A low limit on open files makes the writer open the other files per write.
+  monkeypatch.setattr(spill, '_open_files_allowed', lambda: allowed)
+  expected, records = _records(tmp_path, 40)
+  directory = _spill_dir(tmp_path)
+  writer = spill.SpillWriter(str(directory), 'train', 'w0')
+  index = spill.SpillIndex()
+  for start in range(0, 40, 9):
+    for _, spilled in writer.write(records[start:start + 9]):
+      index.add(spilled)
+    writer.close()  # Closing between batches: the next write reopens.
+  back = list(index.sorted_records())
+  assert back == sorted((spill.hash_key('train', k), v) for k, v in expected.items())
