@@ -51,6 +51,11 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       re-encoding, boxes, serialising); 0 means one per core.
     num_threads: threads in each worker, so that disk reads overlap the
       work; 0 means 2.
+    spill_images: copy every image into the build's temporary spill files.
+      By default an image stored unchanged is read again from the input when
+      the shards are written, in shard order, which is random within the
+      input: fast on SSDs, slow on spinning disks and some network storage,
+      where this option reads the input once, in order, instead.
     shorter_side: shrink images whose shorter side is longer to this many
       pixels (PIL reduce + Lanczos, re-encoded as baseline JPEG); 0 keeps the
       original images.
@@ -70,6 +75,7 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   layout: str = 'auto'
   num_workers: int = 0
   num_threads: int = 0
+  spill_images: bool = False
   train_subset: float | str | None = None
   classes: str | None = None
   relabel: bool = False
@@ -292,6 +298,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             tfds_patches.field_specs(self.info.features),
             self._spill_dir,
             config.num_threads or 2,
+            config.spill_images,
         ),
     )
     totals = parallel_build.count_images(self._pool, plan)

@@ -60,12 +60,15 @@ class WorkerState:
     specs: the features examples are serialised with.
     spill_dir: where workers spill the serialised examples (`spill`).
     threads: threads per worker, so that reads overlap the work.
+    spill_images: spill every example whole, images included (config
+      `spill_images`), instead of leaving unchanged images in the input.
   """
 
   plan: generate.Plan
   specs: tuple[example_proto.FieldSpec, ...]
   spill_dir: str
   threads: int = 2
+  spill_images: bool = False
   _executor: concurrent.futures.ThreadPoolExecutor | None = dataclasses.field(
       default=None, init=False, repr=False, compare=False
   )
@@ -119,13 +122,16 @@ class TaskResult(NamedTuple):
 
 
 def spill_record(
-    specs: tuple[example_proto.FieldSpec, ...], outcome: generate.Outcome
+    specs: tuple[example_proto.FieldSpec, ...],
+    outcome: generate.Outcome,
+    whole: bool = False,
 ) -> spill_lib.Record:
   """What is spilled for one example: its bytes, or where its image lies.
 
   Args:
     specs: the features examples are serialised with.
     outcome: an image written (its `example` is set).
+    whole: always spill the whole example.
 
   Returns:
     The serialised example, or, for an image stored unchanged from a local
@@ -134,7 +140,7 @@ def spill_record(
   assert outcome.example is not None
   parts = example_proto.serialize_parts(specs, outcome.example)
   image = outcome.example['image']
-  if outcome.span is None:
+  if outcome.span is None or whole:
     return b''.join(parts)
   # The image is one of the parts, the very object (see `serialize_parts`).
   at = next(i for i, part in enumerate(parts) if part is image)
@@ -155,7 +161,7 @@ def _send_spilled(
   records: list[tuple[str, spill_lib.Record]] = []
   size = 0
   for outcome in outcomes:
-    record = spill_record(state.specs, outcome)
+    record = spill_record(state.specs, outcome, state.spill_images)
     records.append((outcome.key, record))
     size += len(record) if isinstance(record, bytes) else len(record.prefix)
     if size >= _BATCH_BYTES or len(records) >= _BATCH_RECORDS:

@@ -107,7 +107,10 @@ def test_worker_contender_passes_the_config_as_json(tmp_path: pathlib.Path) -> N
   }
   assert f'--manual_dir={inp.archives}' in command
   plain = contenders.contender('plain').command(inp, paths, options)
-  assert command == [*plain, config]
+  # The plain contender builds the `default` config only (`tfds build`
+  # without `--config` builds every predefined config).
+  assert plain[-1] == contenders.DEFAULT_CONFIG == '--config=default'
+  assert command == [*plain[:-1], config]
 
 
 def _input(root: pathlib.Path) -> contenders.inputs.BenchInput:

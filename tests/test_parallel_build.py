@@ -42,9 +42,11 @@ def default_shards(tmp_path_factory) -> dict[str, bytes]:
   return _shards(out)
 
 
-@pytest.mark.parametrize('num_workers', [1, 2, 4])
-def test_shards_are_byte_identical_for_any_worker_count(num_workers, default_shards, tmp_path):
-  build(DUMMY / 'archives', tmp_path, num_workers=num_workers)
+@pytest.mark.parametrize('num_workers, spill_images', [(1, False), (2, False), (4, False), (2, True)])
+def test_shards_are_byte_identical_for_any_worker_count(
+    num_workers, spill_images, default_shards, tmp_path
+):
+  build(DUMMY / 'archives', tmp_path, num_workers=num_workers, spill_images=spill_images)
   assert _shards(tmp_path) == default_shards
   # The workers' spill files are gone with their directory.
   assert not [p for p in tmp_path.rglob('*') if 'spill' in p.name]
@@ -234,4 +236,9 @@ def test_an_image_stored_unchanged_is_spilled_in_place_others_whole():
   assert isinstance(in_place, spill.InPlace)
   assert (in_place.path, in_place.offset, in_place.image_size) == ('/in.tar', 512, len(image))
   assert in_place.prefix + image + in_place.suffix == whole
+  # Config `spill_images`: the whole example, even for an unchanged image.
+  assert parallel_build.spill_record(
+      specs, generate.Outcome('n01440764_1.JPEG', example, {}, None, Span('/in.tar', 512)),
+      whole=True,
+  ) == whole
   assert len(in_place.prefix) + len(in_place.suffix) < 200
