@@ -216,8 +216,9 @@ def resize_to_shorter_side(
   (the same object, bytes untouched). A larger one is shrunk by PIL's
   `reduce` by the largest integer factor that keeps both sides at least the
   target size (a box filter, exact for that factor), then by Lanczos to the
-  exact size, and re-encoded as a baseline JPEG in its mode (RGB or L), with
-  its ICC profile. The whole JPEG is decoded: libjpeg's scaled decoding
+  exact size from the area the original covers in the reduced image (its last
+  row and column may cover less), and re-encoded as a baseline JPEG in its
+  mode (RGB or L), with its ICC profile. The whole JPEG is decoded: libjpeg's scaled decoding
   (`Image.draft`) would be faster but is a weaker antialiasing filter (see
   docs/resized.md).
 
@@ -230,16 +231,19 @@ def resize_to_shorter_side(
     `prepared` itself, or the resized image (same `fix` and `source_format`,
     new data and size).
   """
-  if shorter_side <= 0 or min(prepared.width, prepared.height) <= shorter_side:
+  width, height = prepared.width, prepared.height
+  if shorter_side <= 0 or min(width, height) <= shorter_side:
     return prepared
   image = Image.open(io.BytesIO(prepared.data))
   image.load()
   icc_profile = image.info.get('icc_profile')
-  size = resized_size(prepared.width, prepared.height, shorter_side)
-  factor = min(prepared.width // size[0], prepared.height // size[1])
+  size = resized_size(width, height, shorter_side)
+  factor = min(width // size[0], height // size[1])
+  # The original's area in the reduced image, whose sides are rounded up.
+  box = (0.0, 0.0, width / factor, height / factor)
   if factor > 1:
     image = image.reduce(factor)  # type: ignore[assignment]  # An Image, not an ImageFile.
-  resized = image.resize(size, Image.Resampling.LANCZOS)
+  resized = image.resize(size, Image.Resampling.LANCZOS, box=box)
   buffer = io.BytesIO()
   resized.save(
       buffer, format='JPEG', quality=quality, optimize=False,
