@@ -202,6 +202,18 @@ def test_resized_images_keep_their_icc_profile(mode):
   assert Image.open(io.BytesIO(resized.data)).info['icc_profile'] == profile
 
 
+def test_rgb_coded_jpegs_are_resized_like_ycbcr_ones():
+  # An Adobe marker with transform 0: libjpeg cannot decode it to YCbCr.
+  rgb_coded = _smooth((800, 600), keep_rgb=True)
+  assert Image.open(io.BytesIO(rgb_coded.data)).info['adobe_transform'] == 0
+  resized = images.resize_to_shorter_side(rgb_coded, 96, 90)
+  from_ycbcr = images.resize_to_shorter_side(_smooth((800, 600)), 96, 90)
+  pixels = np.asarray(Image.open(io.BytesIO(resized.data))).astype(int)
+  assert pixels.shape == (96, 128, 3)
+  expected = np.asarray(Image.open(io.BytesIO(from_ycbcr.data))).astype(int)
+  assert np.abs(pixels - expected).mean() < 2
+
+
 def test_jpeg_quality_sets_the_quantization():
   prepared = _smooth((800, 600))
   low = images.resize_to_shorter_side(prepared, 300, 30)
@@ -228,5 +240,6 @@ def test_resize_options_are_checked(kwargs, message):
 
 def test_resize_options_metadata_names_the_kernel():
   assert images.ResizeOptions(256, 85).metadata() == {
-      'shorter_side': 256, 'kernel': 'PIL reduce + Lanczos', 'jpeg_quality': 85,
+      'shorter_side': 256, 'kernel': 'PIL reduce + Lanczos (luma), box (chroma)',
+      'jpeg_quality': 85,
   }
