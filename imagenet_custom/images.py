@@ -42,7 +42,7 @@ _MAX_PIXELS = 1 << 28
 DEFAULT_JPEG_QUALITY = 90
 # The resize kernel, as named in the dataset's metadata. The chroma is stored
 # at half resolution (4:2:0), so Lanczos on it buys nothing a box filter does
-# not (same stored PSNR to 0.1 dB, 13% less CPU; docs/resized.md).
+# not (the same stored PSNR to 0.05 dB, 10-16% less CPU; docs/resized.md).
 RESIZE_KERNEL = 'PIL reduce + Lanczos (luma), box (chroma)'
 # Chroma subsampling of the resized JPEGs: 4:2:0, PIL's default.
 RESIZE_SUBSAMPLING = '4:2:0'
