@@ -57,8 +57,9 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       input: fast on SSDs, slow on spinning disks and some network storage,
       where this option reads the input once, in order, instead.
     shorter_side: shrink images whose shorter side is longer to this many
-      pixels (PIL reduce + Lanczos, re-encoded as baseline JPEG); 0 keeps the
-      original images.
+      pixels (PIL reduce, then Lanczos on the luma and a box filter on the
+      chroma, re-encoded as baseline 4:2:0 JPEG); 0 keeps the original
+      images.
     jpeg_quality: JPEG quality of the shrunk images.
     train_subset: keep only part of train: a fraction of each class (e.g.
       0.01) or the path of a file list (one `nXXXXXXXX_N.JPEG` a line).
@@ -121,7 +122,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           name='s256',
           description=(
               'As `default`, with every image whose shorter side exceeds 256'
-              ' px shrunk to 256 (PIL reduce + Lanczos, JPEG quality 90).'
+              ' px shrunk to 256 (PIL reduce + Lanczos on the luma, box on the'
+              ' chroma; JPEG quality 90).'
           ),
           shorter_side=256,
       ),

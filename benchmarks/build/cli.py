@@ -97,6 +97,7 @@ def compare_mode(
       '', header, tables.baseline_summary(baselines), '',
       tables.comparison_table(medians, baselines, inp), '',
       tables.ratio_table(medians), '',
+      tables.resized_ratio(medians), '',
       tables.memory_breakdown(medians), '',
       tables.scaling_report(medians, inp),
   ])

@@ -3,7 +3,9 @@
 A contender is a command run as its own process tree on the same input, with
 a cold input and a fresh output directory each time. `contender(key)` finds
 one: the fixed ones in `CONTENDERS`, and `plain_w<N>` for the plain build
-with the config field `num_workers=N` (a custom config named `w<N>`).
+with the config field `num_workers=N` (a custom config named `w<N>`). Every
+`imagenet_custom` build names its config: without `--config`, `tfds build`
+builds each predefined config in turn (`default`, then `s256`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ TFDS_BASELINE = 'tfds'
 PYTHON_BASELINE = 'python'
 IMPORT_BASELINE = 'import'
 _WORKERS_KEY = re.compile(r'^plain_w(\d+)$')
+# The configs the plain and resized contenders build.
+DEFAULT_CONFIG = '--config=default'
+RESIZED_CONFIG = '--config=s256'
 
 
 class BuildFailed(RuntimeError):
@@ -120,10 +125,6 @@ def _program(name: str) -> list[str]:
   return [sys.executable, '-m', f'benchmarks.build.programs.{name}']
 
 
-# `tfds build` without `--config` builds every predefined config in turn.
-DEFAULT_CONFIG = '--config=default'
-
-
 def _build(
     manual_dir: Callable[[inputs.BenchInput], pathlib.Path],
     *extra: str,
@@ -177,6 +178,8 @@ CONTENDERS = {
                   _build(lambda i: i.tfds_manual, dataset='imagenet2012')),
         Contender('plain', 'imagenet_custom plain',
                   _build(lambda i: i.archives, DEFAULT_CONFIG)),
+        Contender('s256', 'imagenet_custom plain, s256',
+                  _build(lambda i: i.archives, RESIZED_CONFIG)),
         Contender('beam', 'imagenet_custom Beam', _beam),
         Contender('kaggle', 'imagenet_custom kaggle',
                   _build(lambda i: i.kaggle, DEFAULT_CONFIG)),
