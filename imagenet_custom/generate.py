@@ -240,6 +240,18 @@ def make_example(
   try:
     data = source.read()
     prepared = images.prepare_image(data, source.origin)
+    if resize.shorter_side:
+      original = prepared
+      try:
+        prepared = images.resize_to_shorter_side(
+            prepared, resize.shorter_side, resize.jpeg_quality
+        )
+      except (OSError, SyntaxError, ValueError) as e:
+        # The content check reads headers and the end marker only; damaged
+        # data in between shows when the image is decoded to resize it.
+        raise BadFileError(
+            source.origin, f'image does not decode to resize ({e})'
+        ) from None
   except BadFileError as e:
     if not skip_bad_files:
       raise
@@ -247,10 +259,6 @@ def make_example(
   if prepared.fix is not images.Fix.KEPT:
     counts[report_lib.REENCODED_PREFIX + prepared.fix.value] = 1
   if resize.shorter_side:
-    original = prepared
-    prepared = images.resize_to_shorter_side(
-        prepared, resize.shorter_side, resize.jpeg_quality
-    )
     counts[report_lib.RESIZE_KEPT if prepared is original else report_lib.RESIZED] = 1
   boxes = np.zeros((0, 4), np.float64)
   skipped = None

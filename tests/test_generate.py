@@ -278,6 +278,30 @@ def test_bad_image_raises_unless_skipped_then_is_counted():
   assert report.skipped == [f'fake/bad.JPEG: {outcome.skipped[1]}']
 
 
+def _bogus_huffman_table() -> bytes:
+  """A JPEG whose headers and end marker pass the content check, but whose
+  Huffman table is bogus: it fails only when decoded."""
+  buffer = io.BytesIO()
+  pixels = np.random.default_rng(0).integers(0, 255, (400, 600, 3), dtype=np.uint8)
+  Image.fromarray(pixels).save(buffer, 'JPEG', quality=90)
+  data = bytearray(buffer.getvalue())
+  table = data.index(b'\xff\xc4')
+  data[table + 5 : table + 21] = b'\xff' * 16  # Code counts per length.
+  return bytes(data)
+
+
+def test_an_image_that_fails_to_decode_when_resized_is_a_bad_file():
+  data = _bogus_huffman_table()
+  assert images.prepare_image(data, 'x').fix is images.Fix.KEPT
+  source = ImageSource('a.JPEG', 'in.tar:a.JPEG', lambda: data)
+  resize = images.ResizeOptions(256, 90)
+  with pytest.raises(BadFileError, match='in.tar:a.JPEG: image does not decode to resize'):
+    generate.make_example(source, TENCH, None, False, report_lib.TRAIN_SKIPPED, resize)
+  skipped = generate.make_example(source, TENCH, None, True, report_lib.TRAIN_SKIPPED, resize)
+  assert skipped.example is None and skipped.counts == {report_lib.TRAIN_SKIPPED: 1}
+  assert skipped.skipped is not None and skipped.skipped[0] == 'in.tar:a.JPEG'
+
+
 def test_bad_annotation_raises_unless_skipped_then_the_image_is_kept():
   source = ImageSource('a.JPEG', 'origin', _image)
   broken = RawFile('a.xml', 'fake/a.xml', b'<annotation')
