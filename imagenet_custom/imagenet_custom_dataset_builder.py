@@ -106,9 +106,15 @@ def _resize_options(config: ImagenetCustomConfig) -> images.ResizeOptions:
 class Builder(tfds.core.GeneratorBasedBuilder):
   """ImageNet from the official archives, the Kaggle tree or class folders."""
 
-  VERSION = tfds.core.Version('1.0.0')
+  VERSION = tfds.core.Version('1.1.0')
   RELEASE_NOTES: ClassVar[dict[str, str]] = {
       '1.0.0': 'Initial release: three input layouts, boxes, 80/20 split.',
+      '1.1.0': (
+          'Resized configs (s256): Lanczos on the luma and a box filter on'
+          ' the chroma, and the reduce step no longer shifts the image, so'
+          ' their images differ from 1.0.0. The default config writes the'
+          ' same bytes as 1.0.0.'
+      ),
   }
   BUILDER_CONFIGS: ClassVar[list[tfds.core.BuilderConfig]] = [
       ImagenetCustomConfig(
