@@ -76,7 +76,7 @@ class FieldSpec:
     return index
 
 
-def _varint(value: int) -> bytes:
+def _encode_varint(value: int) -> bytes:
   if value < 0:
     value += 1 << 64  # int64 as two's complement, 10 bytes.
   out = bytearray()
@@ -87,9 +87,24 @@ def _varint(value: int) -> bytes:
   return bytes(out)
 
 
+# Varints of 0 .. 2**14 - 1 (one or two bytes): labels and most lengths.
+_SHORT_VARINTS = tuple(_encode_varint(v) for v in range(1 << 14))
+
+
+def _varint(value: int) -> bytes:
+  if 0 <= value < 1 << 14:
+    return _SHORT_VARINTS[value]
+  return _encode_varint(value)
+
+
 def _field(tag: int, payload: bytes) -> bytes:
   """A length-delimited field: key byte (field number << 3 | 2), length, payload."""
   return bytes([tag]) + _varint(len(payload)) + payload
+
+
+def _field_parts(tag: int, parts: list[bytes]) -> list[bytes]:
+  """`_field` over a payload given in parts, which are not copied."""
+  return [bytes([tag]) + _varint(sum(map(len, parts))), *parts]
 
 
 # Key bytes of length-delimited fields (field number << 3 | wire type 2).
@@ -106,23 +121,28 @@ def _as_bytes(value: Any) -> bytes:
   raise TypeError(f'expected bytes or str, got {type(value).__name__}')
 
 
-def _feature(spec: FieldSpec, value: Any) -> bytes:
-  """The serialised `Feature` message of one value."""
+def _feature(spec: FieldSpec, value: Any) -> list[bytes]:
+  """The serialised `Feature` message of one value, in parts.
+
+  A bytes value is one part of its own (not copied).
+  """
   if spec.kind is Kind.BYTES:
-    return _field(_FIELD_1, _field(_FIELD_1, _as_bytes(value)))
+    return _field_parts(_FIELD_1, _field_parts(_FIELD_1, [_as_bytes(value)]))
   if spec.kind is Kind.FLOAT_LIST:
     floats = np.asarray(value, dtype=np.float32).reshape(-1)
     payload = floats.astype('<f4').tobytes()
-    return _field(_FIELD_2, _field(_FIELD_1, payload) if payload else b'')
+    return [_field(_FIELD_2, _field(_FIELD_1, payload) if payload else b'')]
   if spec.kind is Kind.INT64:
     integers: Sequence[Any] = [value]
   else:
     integers = list(value)
   packed = b''.join(_varint(spec.label_index(v)) for v in integers)
-  return _field(_FIELD_3, _field(_FIELD_1, packed) if packed else b'')
+  return [_field(_FIELD_3, _field(_FIELD_1, packed) if packed else b'')]
 
 
-def serialize(specs: Sequence[FieldSpec], example: Mapping[str, Any]) -> bytes:
+def serialize_parts(
+    specs: Sequence[FieldSpec], example: Mapping[str, Any]
+) -> list[bytes]:
   """Serialises one example, as TFDS does with deterministic serialisation.
 
   Args:
@@ -130,7 +150,8 @@ def serialize(specs: Sequence[FieldSpec], example: Mapping[str, Any]) -> bytes:
     example: a value for each spec, by name, and nothing else.
 
   Returns:
-    The `tf.train.Example` bytes.
+    The `tf.train.Example` bytes in parts, to be joined: each bytes value of
+    the example (e.g. an image) is one of the parts, the very object given.
 
   Raises:
     ValueError: a feature is missing or extra, or a label is unknown.
@@ -140,9 +161,14 @@ def serialize(specs: Sequence[FieldSpec], example: Mapping[str, Any]) -> bytes:
     raise ValueError(
         f'example has features {sorted(example)}, expected {sorted(names)}'
     )
-  entries = []
+  entries: list[bytes] = []
   for spec in sorted(specs, key=lambda s: s.name.encode('utf-8')):
-    entry = _field(_FIELD_1, spec.name.encode('utf-8'))
-    entry += _field(_FIELD_2, _feature(spec, example[spec.name]))
-    entries.append(_field(_FIELD_1, entry))
-  return _field(_FIELD_1, b''.join(entries))
+    entry = [_field(_FIELD_1, spec.name.encode('utf-8'))]
+    entry += _field_parts(_FIELD_2, _feature(spec, example[spec.name]))
+    entries += _field_parts(_FIELD_1, entry)
+  return _field_parts(_FIELD_1, entries)
+
+
+def serialize(specs: Sequence[FieldSpec], example: Mapping[str, Any]) -> bytes:
+  """`serialize_parts`, joined: the `tf.train.Example` bytes."""
+  return b''.join(serialize_parts(specs, example))

@@ -36,6 +36,7 @@ from imagenet_custom.errors import InputError
 from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
+from imagenet_custom.readers.base import Span
 
 Example = dict[str, Any]
 _In = TypeVar('_In')
@@ -161,12 +162,15 @@ class Outcome(NamedTuple):
     skipped: `(origin, reason)` of a file skipped with `skip_bad_files`:
       the image (then `example` is None) or its annotation (then the example
       has no boxes).
+    span: where the example's image bytes lie, as they are, in a local file
+      (the source's span when the image is stored unchanged), else None.
   """
 
   key: str
   example: Example | None
   counts: dict[str, int]
   skipped: tuple[str, str] | None
+  span: Span | None = None
 
 
 def ordered_map(
@@ -239,7 +243,20 @@ def make_example(
   """
   counts: dict[str, int] = {}
   try:
-    prepared = images.prepare_image(source.read(), source.origin)
+    data = source.read()
+    prepared = images.prepare_image(data, source.origin)
+    if resize.shorter_side:
+      original = prepared
+      try:
+        prepared = images.resize_to_shorter_side(
+            prepared, resize.shorter_side, resize.jpeg_quality
+        )
+      except (OSError, SyntaxError, ValueError) as e:
+        # The content check reads headers and the end marker only; damaged
+        # data in between shows when the image is decoded to resize it.
+        raise BadFileError(
+            source.origin, f'image does not decode to resize ({e})'
+        ) from None
   except BadFileError as e:
     if not skip_bad_files:
       raise
@@ -247,10 +264,6 @@ def make_example(
   if prepared.fix is not images.Fix.KEPT:
     counts[report_lib.REENCODED_PREFIX + prepared.fix.value] = 1
   if resize.shorter_side:
-    original = prepared
-    prepared = images.resize_to_shorter_side(
-        prepared, resize.shorter_side, resize.jpeg_quality
-    )
     counts[report_lib.RESIZE_KEPT if prepared is original else report_lib.RESIZED] = 1
   boxes = np.zeros((0, 4), np.float64)
   skipped = None
@@ -272,7 +285,8 @@ def make_example(
       'bboxes': boxes,
       **(extra or {}),
   }
-  return Outcome(source.name, example, counts, skipped)
+  span = source.span if prepared.data is data else None
+  return Outcome(source.name, example, counts, skipped, span)
 
 
 def tally_outcome(outcome: Outcome, split: str, tally: report_lib.Tally) -> None:
@@ -294,6 +308,20 @@ def class_examples(
     pool: concurrent.futures.Executor | None = None,
     window: int = 64,
 ) -> Iterator[tuple[str, Example]]:
+  """`(key, example)` of `class_outcomes` (same arguments)."""
+  for outcome in class_outcomes(plan, wnid, split, tally, pool, window):
+    assert outcome.example is not None
+    yield outcome.key, outcome.example
+
+
+def class_outcomes(
+    plan: Plan,
+    wnid: str,
+    split: str,
+    tally: report_lib.Tally,
+    pool: concurrent.futures.Executor | None = None,
+    window: int = 64,
+) -> Iterator[Outcome]:
   """The `train` or `validation` examples of one class.
 
   The class's images are listed (headers only), split by keyed hash, and only
@@ -309,7 +337,7 @@ def class_examples(
     window: images in flight at most.
 
   Yields:
-    `(key, example)` pairs.
+    The outcome of each image written (counted in `tally`, as are skips).
   """
   reader = plan.reader
   listing = reader.list_train_class(wnid)
@@ -340,7 +368,7 @@ def class_examples(
   for outcome in ordered_map(work, reader.read_train_class(wnid, wanted), pool, window):
     tally_outcome(outcome, split, tally)
     if outcome.example is not None:
-      yield outcome.key, outcome.example
+      yield outcome
 
 
 def _class_image_example(
@@ -368,6 +396,20 @@ def val_examples(
     pool: concurrent.futures.Executor | None = None,
     window: int = 64,
 ) -> Iterator[tuple[str, Example]]:
+  """`(key, example)` of `val_outcomes` (same arguments)."""
+  for outcome in val_outcomes(plan, names, split, tally, pool, window):
+    assert outcome.example is not None
+    yield outcome.key, outcome.example
+
+
+def val_outcomes(
+    plan: Plan,
+    names: list[str],
+    split: str,
+    tally: report_lib.Tally,
+    pool: concurrent.futures.Executor | None = None,
+    window: int = 64,
+) -> Iterator[Outcome]:
   """The `test` or `test_blacklisted` examples among the named val images.
 
   Args:
@@ -379,13 +421,13 @@ def val_examples(
     window: images in flight at most.
 
   Yields:
-    `(key, example)` pairs.
+    The outcome of each image written (counted in `tally`, as are skips).
   """
   work = functools.partial(_val_image_example, plan)
   for outcome in ordered_map(work, plan.reader.read_val(names), pool, window):
     tally_outcome(outcome, split, tally)
     if outcome.example is not None:
-      yield outcome.key, outcome.example
+      yield outcome
 
 
 def _val_image_example(plan: Plan, source: ImageSource) -> Outcome:

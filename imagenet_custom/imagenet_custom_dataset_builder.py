@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 import dataclasses
+import os
 from typing import Any, ClassVar
 
 from absl import logging
@@ -21,6 +22,7 @@ from imagenet_custom import readers
 from imagenet_custom import real_labels as real_labels_lib
 from imagenet_custom import report as report_lib
 from imagenet_custom import selection as selection_lib
+from imagenet_custom import spill
 from imagenet_custom import splits
 from imagenet_custom import tfds_patches
 from imagenet_custom import workers
@@ -49,9 +51,15 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       re-encoding, boxes, serialising); 0 means one per core.
     num_threads: threads in each worker, so that disk reads overlap the
       work; 0 means 2.
+    spill_images: copy every image into the build's temporary spill files.
+      By default an image stored unchanged is read again from the input when
+      the shards are written, in shard order, which is random within the
+      input: fast on SSDs, slow on spinning disks and some network storage,
+      where this option reads the input once, in order, instead.
     shorter_side: shrink images whose shorter side is longer to this many
-      pixels (PIL reduce + Lanczos, re-encoded as baseline JPEG); 0 keeps the
-      original images.
+      pixels (PIL reduce, then Lanczos on the luma and a box filter on the
+      chroma, re-encoded as baseline 4:2:0 JPEG); 0 keeps the original
+      images.
     jpeg_quality: JPEG quality of the shrunk images.
     train_subset: keep only part of train: a fraction of each class (e.g.
       0.01) or the path of a file list (one `nXXXXXXXX_N.JPEG` a line).
@@ -68,6 +76,7 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   layout: str = 'auto'
   num_workers: int = 0
   num_threads: int = 0
+  spill_images: bool = False
   train_subset: float | str | None = None
   classes: str | None = None
   relabel: bool = False
@@ -97,9 +106,15 @@ def _resize_options(config: ImagenetCustomConfig) -> images.ResizeOptions:
 class Builder(tfds.core.GeneratorBasedBuilder):
   """ImageNet from the official archives, the Kaggle tree or class folders."""
 
-  VERSION = tfds.core.Version('1.0.0')
+  VERSION = tfds.core.Version('1.1.0')
   RELEASE_NOTES: ClassVar[dict[str, str]] = {
       '1.0.0': 'Initial release: three input layouts, boxes, 80/20 split.',
+      '1.1.0': (
+          'Resized configs (s256): Lanczos on the luma and a box filter on'
+          ' the chroma, and the reduce step no longer shifts the image, so'
+          ' their images differ from 1.0.0. The default config writes the'
+          ' same bytes as 1.0.0.'
+      ),
   }
   BUILDER_CONFIGS: ClassVar[list[tfds.core.BuilderConfig]] = [
       ImagenetCustomConfig(
@@ -113,7 +128,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           name='s256',
           description=(
               'As `default`, with every image whose shorter side exceeds 256'
-              ' px shrunk to 256 (PIL reduce + Lanczos, JPEG quality 90).'
+              ' px shrunk to 256 (PIL reduce + Lanczos on the luma, box on the'
+              ' chroma; JPEG quality 90).'
           ),
           shorter_side=256,
       ),
@@ -126,6 +142,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   _pool: workers.WorkerPool | None = None
   _progress: progress_lib.Progress | None = None
   _hashes: checksums.BackgroundHash | None = None
+  _spill_dir = ''
 
   def _label_names(self) -> tuple[str, ...]:
     """The `ClassLabel` names: all 1,000 WNIDs, or the relabelled subset."""
@@ -163,9 +180,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     tfds_patches.check_compatible()
     with contextlib.ExitStack() as stack:
       stack.enter_context(tfds_patches.deterministic_serialization())
-      stack.enter_context(tfds_patches.bounded_shuffle_buffer())
       stack.enter_context(tfds_patches.serialized_passthrough())
-      stack.enter_context(tfds_patches.released_bucket_writes())
+      if not self._use_beam:
+        # TFDS builds in a temporary directory (`self.data_dir` here).
+        self._spill_dir = stack.enter_context(
+            tfds_patches.spilled_shuffle(os.fspath(self.data_dir))
+        )
       stack.callback(self._close_pool)
       super()._download_and_prepare(dl_manager, download_config)
     assert self._report is not None and self._plan is not None
@@ -289,7 +309,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         parallel_build.WorkerState(
             parallel_build.worker_plan(plan),
             tfds_patches.field_specs(self.info.features),
+            self._spill_dir,
             config.num_threads or 2,
+            config.spill_images,
         ),
     )
     totals = parallel_build.count_images(self._pool, plan)
@@ -325,13 +347,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _plain_examples(
       self, plan: generate.Plan, split: str
-  ) -> Iterator[tuple[str, tfds_patches.Serialized]]:
+  ) -> Iterator[tuple[str, spill.Spilled]]:
     assert self._pool is not None
     assert self._report is not None and self._progress is not None
-    for key, record in parallel_build.split_records(
+    yield from parallel_build.split_records(
         self._pool, plan, split, self._report, self._progress
-    ):
-      yield key, tfds_patches.Serialized(record)
+    )
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""

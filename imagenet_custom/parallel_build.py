@@ -3,8 +3,10 @@
 A task is one train class (for `train` or `validation`) or a chunk of val
 images (for `test` or `test_blacklisted`). A worker lists and reads the
 task's images, checks and re-encodes them, parses their boxes and serialises
-each example to `tf.train.Example` bytes (`example_proto`), sending batches of
-`(key, bytes)` back; the parent hands them to TFDS's writer as they come.
+each example to `tf.train.Example` bytes (`example_proto`) and spills them to
+its own bucket files (`spill`), sending back batches of `(key, Spilled)`: where
+each went. The parent hands those to TFDS's writer as they come, and its
+shuffler reads the records from the files when it writes the shards.
 
 Tasks finish in any order, and that does not change the output: TFDS's writer
 orders a split's examples by a hash of their keys before writing shards. The
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator
 import concurrent.futures
 import dataclasses
 from typing import Any, NamedTuple
+import uuid
 
 from imagenet_custom import annotations as annotations_lib
 from imagenet_custom import example_proto
@@ -27,6 +30,7 @@ from imagenet_custom import metadata
 from imagenet_custom import progress as progress_lib
 from imagenet_custom import report as report_lib
 from imagenet_custom import selection as selection_lib
+from imagenet_custom import spill as spill_lib
 from imagenet_custom.workers import WorkerPool
 
 # A batch is sent back when it holds this many bytes or records.
@@ -54,20 +58,43 @@ class WorkerState:
   Attributes:
     plan: the build plan (reader, options, val labels and boxes).
     specs: the features examples are serialised with.
+    spill_dir: where workers spill the serialised examples (`spill`).
     threads: threads per worker, so that reads overlap the work.
+    spill_images: spill every example whole, images included (config
+      `spill_images`), instead of leaving unchanged images in the input.
   """
 
   plan: generate.Plan
   specs: tuple[example_proto.FieldSpec, ...]
+  spill_dir: str
   threads: int = 2
+  spill_images: bool = False
   _executor: concurrent.futures.ThreadPoolExecutor | None = dataclasses.field(
       default=None, init=False, repr=False, compare=False
+  )
+  _spill_writers: dict[str, spill_lib.SpillWriter] = dataclasses.field(
+      default_factory=dict, init=False, repr=False, compare=False
   )
 
   def __getstate__(self) -> dict[str, Any]:
     state = self.__dict__.copy()
     state['_executor'] = None
+    state['_spill_writers'] = {}
     return state
+
+  def spill_writer(self, split: str) -> spill_lib.SpillWriter:
+    """This process's spill files for a split."""
+    writer = self._spill_writers.get(split)
+    if writer is None:
+      # A worker builds one split at a time: the last split's files close.
+      for other in self._spill_writers.values():
+        other.close()
+      # Unique to this process: a worker that replaces another never appends
+      # to its files.
+      token = uuid.uuid4().hex[:16]
+      writer = spill_lib.SpillWriter(self.spill_dir, split, token)
+      self._spill_writers[split] = writer
+    return writer
 
   def executor(self) -> concurrent.futures.ThreadPoolExecutor:
     """This process's thread pool for per-image work."""
@@ -77,9 +104,9 @@ class WorkerState:
 
 
 class Batch(NamedTuple):
-  """Serialised examples from one task, in the order it made them."""
+  """Examples of one task spilled to disk, in the order it made them."""
 
-  records: list[tuple[str, bytes]]
+  records: list[tuple[str, spill_lib.Spilled]]
 
 
 class TaskResult(NamedTuple):
@@ -94,22 +121,54 @@ class TaskResult(NamedTuple):
   skipped: list[str]
 
 
-def _send_serialised(
-    examples: Iterator[tuple[str, generate.Example]],
+def spill_record(
     specs: tuple[example_proto.FieldSpec, ...],
+    outcome: generate.Outcome,
+    whole: bool = False,
+) -> spill_lib.Record:
+  """What is spilled for one example: its bytes, or where its image lies.
+
+  Args:
+    specs: the features examples are serialised with.
+    outcome: an image written (its `example` is set).
+    whole: always spill the whole example.
+
+  Returns:
+    The serialised example, or, for an image stored unchanged from a local
+    file, the example around it and where it is (`spill.InPlace`).
+  """
+  assert outcome.example is not None
+  parts = example_proto.serialize_parts(specs, outcome.example)
+  image = outcome.example['image']
+  if outcome.span is None or whole:
+    return b''.join(parts)
+  # The image is one of the parts, the very object (see `serialize_parts`).
+  at = next(i for i, part in enumerate(parts) if part is image)
+  return spill_lib.InPlace(
+      b''.join(parts[:at]), b''.join(parts[at + 1:]),
+      outcome.span.path, outcome.span.offset, len(image),
+  )
+
+
+def _send_spilled(
+    outcomes: Iterator[generate.Outcome],
+    state: WorkerState,
+    split: str,
     emit: Callable[[Any], None],
 ) -> None:
-  records: list[tuple[str, bytes]] = []
+  """Serialises and spills the examples; emits where they went, in batches."""
+  writer = state.spill_writer(split)
+  records: list[tuple[str, spill_lib.Record]] = []
   size = 0
-  for key, example in examples:
-    record = example_proto.serialize(specs, example)
-    records.append((key, record))
-    size += len(record)
+  for outcome in outcomes:
+    record = spill_record(state.specs, outcome, state.spill_images)
+    records.append((outcome.key, record))
+    size += len(record) if isinstance(record, bytes) else len(record.prefix)
     if size >= _BATCH_BYTES or len(records) >= _BATCH_RECORDS:
-      emit(Batch(records))
+      emit(Batch(writer.write(records)))
       records, size = [], 0
   if records:
-    emit(Batch(records))
+    emit(Batch(writer.write(records)))
 
 
 def _result(report: report_lib.BuildReport) -> TaskResult:
@@ -126,10 +185,10 @@ class ClassTask:
 
   def __call__(self, state: WorkerState, emit: Callable[[Any], None]) -> TaskResult:
     report = report_lib.BuildReport()
-    examples = generate.class_examples(
+    outcomes = generate.class_outcomes(
         state.plan, self.wnid, self.split, report, state.executor()
     )
-    _send_serialised(examples, state.specs, emit)
+    _send_spilled(outcomes, state, self.split, emit)
     return _result(report)
 
   def describe(self) -> str:
@@ -158,10 +217,10 @@ class ValTask:
     plan = dataclasses.replace(
         state.plan, val_labels=self.labels, val_annotations=self.annotations
     )
-    examples = generate.val_examples(
+    outcomes = generate.val_outcomes(
         plan, list(self.names), self.split, report, state.executor()
     )
-    _send_serialised(examples, state.specs, emit)
+    _send_spilled(outcomes, state, self.split, emit)
     return _result(report)
 
   def describe(self) -> str:
@@ -247,8 +306,8 @@ def split_records(
     split: str,
     report: report_lib.BuildReport,
     progress: progress_lib.Progress,
-) -> Iterator[tuple[str, bytes]]:
-  """The serialised examples of one split, built on the worker pool.
+) -> Iterator[tuple[str, spill_lib.Spilled]]:
+  """The examples of one split, built and spilled on the worker pool.
 
   Args:
     pool: the workers.
@@ -258,7 +317,8 @@ def split_records(
     progress: advanced for every image written or skipped.
 
   Yields:
-    `(key, tf.train.Example bytes)`, in no particular order.
+    `(key, where its tf.train.Example bytes were spilled)`, in no particular
+    order.
   """
   skipped_key = (
       report_lib.TRAIN_SKIPPED

@@ -8,10 +8,12 @@ read, and so that the bytes read from an archive can be accounted for.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import gzip
 import io
 import os
 import tarfile
 from typing import BinaryIO, NamedTuple, TypeAlias
+import zlib
 
 from etils import epath
 
@@ -78,16 +80,6 @@ class Window(io.RawIOBase):
   def __repr__(self) -> str:
     return f'Window(start={self._start}, size={self._size})'
 
-  @property
-  def base(self) -> Stream:
-    """The file this is a window of."""
-    return self._base
-
-  @property
-  def start(self) -> int:
-    """Where the window starts in `base`."""
-    return self._start
-
 
 def file_size(fileobj: Stream) -> int:
   """The size of a seekable file, leaving its position unchanged."""
@@ -97,50 +89,208 @@ def file_size(fileobj: Stream) -> int:
   return size
 
 
-def iter_members(fileobj: Stream, origin: str) -> Iterator[tarfile.TarInfo]:
-  """Lists the regular files of an uncompressed tar, reading headers only.
+class Member(NamedTuple):
+  """A regular file in a tar: where its bytes are.
 
-  Unlike `tarfile`, which stops silently at a corrupt header or at the end of
-  a truncated archive, this raises: an ImageNet tar that ends early must not
-  become a dataset with fewer images.
+  Attributes:
+    name: the member's path in the archive.
+    offset_data: where its bytes start, in the (inner) tar.
+    size: its size.
+  """
 
-  Args:
-    fileobj: a seekable binary file holding the tar.
-    origin: the archive's name (and member, for nested tars), for errors.
+  name: str
+  offset_data: int
+  size: int
+
+
+# Type flags of regular files; of headers that only `tarfile` reads (long
+# names, pax headers, sparse files) -- an archive with any is listed by it.
+_REGULAR = frozenset(b'0\0' b'7')
+_TARFILE_ONLY = frozenset(b'LKxgS')
+_USTAR = b'ustar\x00'
+
+
+class _NeedsTarfile(Exception):
+  """A header the fast listing leaves to `tarfile`."""
+
+
+def _read_at(fileobj: Stream, position: int, size: int) -> bytes:
+  """`size` bytes at `position` (fewer at the end), by `pread` when possible."""
+  base, start = fileobj, 0
+  if isinstance(fileobj, Window):
+    base, start = fileobj._base, fileobj._start  # pylint: disable=protected-access
+    size = max(0, min(size, fileobj._size - position))  # pylint: disable=protected-access
+  if supports_pread(base):
+    return os.pread(base.fileno(), size, start + position)
+  fileobj.seek(position)
+  return fileobj.read(size) or b''
+
+
+def _octal(field: bytes) -> int:
+  if field[:1] and field[0] & 0x80:
+    raise _NeedsTarfile  # Base-256 (GNU, for sizes past 8 GB).
+  digits = field.split(b'\0', 1)[0].strip()
+  return int(digits, 8) if digits else 0
+
+
+def _fast_members(
+    fileobj: Stream, size: int, origin: str, fix: str, head_bytes: int = 0
+) -> Iterator[tuple[Member | None, int, bytes]]:
+  """Every header of a plain ustar/GNU tar, read directly.
+
+  Each header is read with the first `head_bytes` of the data after it, in
+  one `pread`.
 
   Yields:
-    Each regular file's header; `offset_data` and `size` locate its bytes.
+    `(member or None for a non-file, end of the member's data blocks, its
+    first bytes)`; the last item is `(None, offset of the end-of-archive
+    marker, b'')`.
 
   Raises:
-    InputError: the archive is truncated or corrupt.
+    _NeedsTarfile: a header of a kind `tarfile` must read, before any yield
+      was acted on (the caller restarts with `tarfile`).
+    InputError: a corrupt header or truncated member.
   """
+  position = 0
+  while True:
+    block = _read_at(fileobj, position, _BLOCK + head_bytes)
+    header = block[:_BLOCK]
+    if len(header) < _BLOCK or header.count(0) == _BLOCK:
+      yield None, position, b''
+      return
+    member, member_size = _header_member(header, position, origin, fix)
+    offset_data = position + _BLOCK
+    end = offset_data + -(-member_size // _BLOCK) * _BLOCK
+    name = member.name if member is not None else 'a non-file entry'
+    if offset_data + member_size > size:
+      raise InputError(
+          f'{origin}: truncated archive: member {name} needs {member_size}'
+          f' bytes at offset {offset_data} but the archive ends at {size}.'
+          f' {fix}'
+      )
+    yield member, end, block[_BLOCK : _BLOCK + min(member_size, head_bytes)]
+    position = end
+
+
+def _tarfile_members(
+    fileobj: Stream, size: int, origin: str, fix: str, head_bytes: int = 0
+) -> Iterator[tuple[Member | None, int, bytes]]:
+  """As `_fast_members`, through `tarfile` (every header kind it knows)."""
+  fileobj.seek(0)
+  found = []
+  try:
+    tar = tarfile.open(fileobj=fileobj, mode='r:')
+    while (info := tar.next()) is not None:
+      tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every header otherwise.
+      if info.offset_data + info.size > size:
+        raise InputError(
+            f'{origin}: truncated archive: member {info.name} needs'
+            f' {info.size} bytes at offset {info.offset_data} but the'
+            f' archive ends at {size}. {fix}'
+        )
+      member = Member(info.name, info.offset_data, info.size) if info.isfile() else None
+      found.append((member, tar.offset))
+    end = tar.offset
+  except tarfile.TarError as e:
+    raise InputError(f'{origin}: corrupt tar archive ({e}). {fix}') from None
+  for member, member_end in found:
+    head = b''
+    if member is not None and head_bytes:
+      head = _read_at(fileobj, member.offset_data, min(member.size, head_bytes))
+    yield member, member_end, head
+  yield None, end, b''
+
+
+def _listed(
+    fileobj: Stream, origin: str, head_bytes: int
+) -> Iterator[tuple[Member, bytes]]:
+  """`iter_members`, each member with its first `head_bytes` bytes."""
   size = file_size(fileobj)
   fix = (
       f'Download {origin.split(":")[0]} again (compare its size with'
       ' checksums.tsv).'
   )
   try:
-    tar = tarfile.open(fileobj=fileobj, mode='r:')
-    while (member := tar.next()) is not None:
-      tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every header otherwise.
-      if member.offset_data + member.size > size:
-        raise InputError(
-            f'{origin}: truncated archive: member {member.name} needs'
-            f' {member.size} bytes at offset {member.offset_data} but the'
-            f' archive ends at {size}. {fix}'
-        )
-      if member.isfile():
-        yield member
-    end = tar.offset
-  except tarfile.TarError as e:
-    raise InputError(f'{origin}: corrupt tar archive ({e}). {fix}') from None
-  fileobj.seek(end)
-  marker = fileobj.read(_BLOCK)
+    # Listed whole before any is yielded, so that a header found late that
+    # needs `tarfile` restarts the listing cleanly.
+    headers = list(_fast_members(fileobj, size, origin, fix, head_bytes))
+  except _NeedsTarfile:
+    headers = list(_tarfile_members(fileobj, size, origin, fix, head_bytes))
+  end = headers[-1][1]
+  for member, _, head in headers[:-1]:
+    if member is not None:
+      yield member, head
+  marker = _read_at(fileobj, end, _BLOCK)
   if len(marker) < _BLOCK or marker.count(0) != _BLOCK:
     raise InputError(
         f'{origin}: the archive is truncated or corrupt at byte {end} of'
         f' {size} (no valid tar header or end-of-archive marker there). {fix}'
     )
+
+
+def iter_members(fileobj: Stream, origin: str) -> Iterator[Member]:
+  """Lists the regular files of an uncompressed tar, reading headers only.
+
+  Plain ustar and GNU headers (ImageNet's archives hold nothing else) are
+  read directly, one `pread` each; an archive with long-name, pax or sparse
+  headers is listed by `tarfile` instead. Unlike `tarfile`, which stops
+  silently at a corrupt header or at the end of a truncated archive, this
+  raises: an ImageNet tar that ends early must not become a dataset with
+  fewer images.
+
+  Args:
+    fileobj: a seekable binary file holding the tar.
+    origin: the archive's name (and member, for nested tars), for errors.
+
+  Yields:
+    Each regular file: its name, and `offset_data` and `size`, which locate
+    its bytes.
+
+  Raises:
+    InputError: the archive is truncated or corrupt.
+  """
+  for member, _ in _listed(fileobj, origin, 0):
+    yield member
+
+
+class TarFile(NamedTuple):
+  """A regular file of a tar, located, with its first bytes.
+
+  Attributes:
+    name: its name in the tar.
+    offset: where its data starts, in the file (or window) listed.
+    size: its size in bytes.
+    head: its first bytes (as many as asked for, fewer if it is shorter).
+  """
+
+  name: str
+  offset: int
+  size: int
+  head: bytes
+
+
+def list_files(fileobj: Stream, origin: str, head_bytes: int = 0) -> list[TarFile]:
+  """`iter_members` with each file's first bytes, read with its header.
+
+  The header and the first `head_bytes` bytes after it are one `pread`, so a
+  check of every image's first bytes (the pre-flight check) reads no more
+  than the listing.
+
+  Args:
+    fileobj: a seekable binary file holding the tar, or a `Window` of one.
+    origin: the archive's name (and member, for nested tars), for errors.
+    head_bytes: how many first bytes of each file to return.
+
+  Returns:
+    The regular files, in archive order.
+
+  Raises:
+    InputError: the archive is truncated or corrupt.
+  """
+  return [
+      TarFile(member.name, member.offset_data, member.size, head)
+      for member, head in _listed(fileobj, origin, head_bytes)
+  ]
 
 
 def supports_pread(fileobj: Stream) -> bool:
@@ -184,132 +334,113 @@ def read_member(fileobj: Stream, offset: int, size: int, origin: str) -> bytes:
   return data
 
 
-def iter_compressed_members(
-    path: epath.Path,
-) -> Iterator[tuple[tarfile.TarInfo, bytes]]:
+def _header_member(
+    header: bytes, position: int, origin: str, fix: str
+) -> tuple[Member | None, int]:
+  """Parses one plain ustar/GNU header at `position`.
+
+  Returns:
+    `(member, or None for a non-file; bytes of data that follow)`.
+
+  Raises:
+    _NeedsTarfile: a header of a kind `tarfile` must read.
+    InputError: a corrupt header.
+  """
+  try:
+    stored = _octal(header[148:156])
+    size = _octal(header[124:136])
+  except ValueError:
+    raise InputError(
+        f'{origin}: corrupt tar archive (bad header at byte {position}). {fix}'
+    ) from None
+  if stored != sum(header) - sum(header[148:156]) + 256:
+    raise InputError(
+        f'{origin}: corrupt tar archive (bad header checksum at byte'
+        f' {position}). {fix}'
+    )
+  kind = header[156]
+  if kind in _TARFILE_ONLY:
+    raise _NeedsTarfile
+  if kind not in _REGULAR:
+    return None, 0 if kind in b'1256' else size
+  name = header[:100].split(b'\0', 1)[0]
+  if header[257:263] == _USTAR and header[345] != 0:
+    name = header[345:500].split(b'\0', 1)[0] + b'/' + name
+  return Member(name.decode('utf-8', 'surrogateescape'), position + _BLOCK, size), size
+
+
+def _read_fully(stream: gzip.GzipFile, size: int) -> bytes:
+  data = stream.read(size)
+  return data if data is not None else b''
+
+
+def _fast_compressed(
+    path: epath.Path, origin: str, fix: str
+) -> Iterator[tuple[Member, bytes]]:
+  """The regular files of a gzip-compressed plain ustar/GNU tar, streamed."""
+  with path.open('rb') as raw, gzip.GzipFile(fileobj=raw, mode='rb') as stream:
+    position = 0
+    while True:
+      header = _read_fully(stream, _BLOCK)
+      if len(header) < _BLOCK:
+        raise EOFError(f'the tar ends inside the header at byte {position}')
+      if header.count(0) == _BLOCK:
+        return
+      member, size = _header_member(header, position, origin, fix)
+      padded = -(-size // _BLOCK) * _BLOCK
+      data = _read_fully(stream, padded)
+      if len(data) < padded:
+        raise EOFError(f'the tar ends inside the member at byte {position}')
+      if member is not None:
+        yield member, data[:size]
+      position += _BLOCK + padded
+
+
+def _tarfile_compressed(path: epath.Path) -> Iterator[tuple[Member, bytes]]:
+  """The regular files of any compressed tar `tarfile` reads, streamed."""
+  with path.open('rb') as raw, tarfile.open(fileobj=raw, mode='r|*') as tar:
+    for info in tar:
+      if info.isfile():
+        extracted = tar.extractfile(info)
+        assert extracted is not None
+        yield Member(info.name, info.offset_data, info.size), extracted.read()
+
+
+def iter_compressed_members(path: epath.Path) -> Iterator[tuple[Member, bytes]]:
   """Streams the regular files of a compressed tar (`.tar.gz`, `.tgz`).
+
+  A gzip-compressed tar of plain ustar/GNU headers (the box archives and the
+  devkit) is read directly; anything else (other compressions, pax or
+  long-name headers) through `tarfile`.
 
   Args:
     path: the archive.
 
   Yields:
-    `(header, bytes)` of each regular file, in archive order.
+    `(member, bytes)` of each regular file, in archive order.
 
   Raises:
     InputError: the archive is truncated or corrupt.
   """
+  fix = f'Download {path.name} again.'
+  origin = str(path)
+  yielded = 0
   try:
-    with path.open('rb') as raw, tarfile.open(fileobj=raw, mode='r|*') as tar:
-      for member in tar:
-        if member.isfile():
-          extracted = tar.extractfile(member)
-          assert extracted is not None
-          yield member, extracted.read()
-  except (tarfile.TarError, EOFError, OSError) as e:
+    with path.open('rb') as raw:
+      gzipped = raw.read(2) == b'\x1f\x8b'
+    if gzipped:
+      try:
+        for item in _fast_compressed(path, origin, fix):
+          yield item
+          yielded += 1
+        return
+      except _NeedsTarfile:
+        pass  # Restarted by `tarfile`, past what was already yielded.
+    for index, item in enumerate(_tarfile_compressed(path)):
+      if index >= yielded:
+        yield item
+  except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
     raise InputError(
         f'{path}: corrupt or truncated compressed archive ({e}). Download'
         f' {path.name} again.'
     ) from None
-
-
-class TarFile(NamedTuple):
-  """A regular file of a tar, located.
-
-  Attributes:
-    name: its name in the tar.
-    offset: where its data starts, in the file (or window) listed.
-    size: its size in bytes.
-    head: its first bytes (as many as asked for, fewer if it is shorter).
-  """
-
-  name: str
-  offset: int
-  size: int
-  head: bytes
-
-
-# Header fields (POSIX ustar / GNU): name, size, checksum, type, ustar prefix.
-_NAME = slice(0, 100)
-_SIZE = slice(124, 136)
-_CHECKSUM = slice(148, 156)
-_TYPE = 156
-_PREFIX = slice(345, 500)
-_FILE_TYPES = frozenset(b'0\x007')
-_DIR_TYPE = ord('5')
-# The checksum is computed with its own 8 bytes taken as spaces.
-_CHECKSUM_SPACES = 8 * ord(' ')
-
-
-def list_files(fileobj: Stream, origin: str, head_bytes: int = 0) -> list[TarFile]:
-  """Lists the regular files of an uncompressed tar, each with its first bytes.
-
-  `iter_members` with the first bytes of each file, and fast: for a local
-  file (or a window of one), each member costs one `pread` of its header and
-  first bytes together, parsed here. Headers this fast path does not handle
-  (long names, pax records, links, base-256 sizes, a checksum to verify the
-  tarfile way) send the whole archive through `iter_members` instead, so the
-  result and the errors are the same.
-
-  Args:
-    fileobj: a seekable binary file holding the tar, or a `Window` of one.
-    origin: the archive's name (and member, for nested tars), for errors.
-    head_bytes: how many first bytes of each file to return.
-
-  Returns:
-    The regular files, in archive order.
-
-  Raises:
-    InputError: the archive is truncated or corrupt.
-  """
-  base, start = (fileobj.base, fileobj.start) if isinstance(fileobj, Window) else (fileobj, 0)
-  if supports_pread(base):
-    found = _list_plain_headers(base, start, file_size(fileobj), head_bytes)
-    if found is not None:
-      return found
-  files = []
-  for info in iter_members(fileobj, origin):
-    head = b''
-    if head_bytes:
-      head = read_member(fileobj, info.offset_data, min(info.size, head_bytes), origin)
-    files.append(TarFile(info.name, info.offset_data, info.size, head))
-  return files
-
-
-def _list_plain_headers(
-    base: Stream, start: int, size: int, head_bytes: int
-) -> list[TarFile] | None:
-  """`list_files` for plain headers; None at anything else (or a damaged tar)."""
-  fd = base.fileno()
-  pread = os.pread
-  files: list[TarFile] = []
-  position = 0
-  while position + _BLOCK <= size:
-    block = pread(fd, _BLOCK + head_bytes, start + position)
-    if len(block) < _BLOCK:
-      return None
-    header = block[:_BLOCK]
-    if not header[_TYPE] and header.count(0) == _BLOCK:
-      return files  # The end-of-archive marker.
-    kind = header[_TYPE]
-    size_field = header[_SIZE]
-    try:
-      checksum = int(header[_CHECKSUM].split(b'\0', 1)[0].strip() or b'x', 8)
-      member_size = int(size_field.split(b'\0', 1)[0].strip() or b'0', 8)
-    except ValueError:
-      return None  # Base-256 sizes, damaged fields: tarfile decides.
-    if (
-        (kind not in _FILE_TYPES and kind != _DIR_TYPE)
-        or any(header[_PREFIX])
-        or sum(header) - sum(header[_CHECKSUM]) + _CHECKSUM_SPACES != checksum
-    ):
-      return None
-    name = header[_NAME].split(b'\0', 1)[0].decode('utf-8', 'surrogateescape')
-    offset = position + _BLOCK
-    if kind == _DIR_TYPE or (not kind and name.endswith('/')):
-      position = offset
-      continue
-    if offset + member_size > size:
-      return None  # Truncated: tarfile's path words the error.
-    files.append(TarFile(name, offset, member_size, block[_BLOCK : _BLOCK + min(member_size, head_bytes)]))
-    position = offset + -(-member_size // _BLOCK) * _BLOCK
-  return None  # No end-of-archive marker.

@@ -9,13 +9,13 @@ dataset. `tests/test_tfds_patches.py` runs the same checks.
 
 The patches:
 - `deterministic_serialization`: byte-identical shards.
-- `bounded_shuffle_buffer`: a build's peak memory stays small.
-- `serialized_passthrough`: examples serialised by the build's worker
-  processes go through TFDS's encoder and serializer unchanged; `field_specs`
-  tells the workers how TFDS would have serialised them.
-- `released_bucket_writes`: the shuffler's spill files are written with
-  Python's file objects, which release the GIL while the kernel copies the
-  bytes, so the threads that receive the workers' examples keep running.
+- `serialized_passthrough`: examples that the build's worker processes
+  serialised and spilled (`spill.Spilled`) go through TFDS's encoder and
+  serializer unchanged; `field_specs` tells the workers how TFDS would have
+  serialised them.
+- `spilled_shuffle`: TFDS's shuffler takes spilled examples by reference and
+  reads them back from the workers' spill files, in TFDS's order, when it
+  writes the shards.
 """
 
 from __future__ import annotations
@@ -24,24 +24,24 @@ from collections.abc import Callable, Iterator
 import contextlib
 import inspect
 import os
-import struct
+import shutil
+import tempfile
 from typing import Any
 
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core import example_serializer
 from tensorflow_datasets.core import shuffle
+from tensorflow_datasets.core import writer as writer_lib
 from tensorflow_datasets.core.features import features_dict
 
 from imagenet_custom import example_proto
+from imagenet_custom import spill
 
 # The TFDS release the patches were written against and tested with.
 WRITTEN_FOR_TFDS = '4.9.10'
 DETERMINISTIC_SERIALIZATION = 'deterministic_serialization'
-BOUNDED_SHUFFLE_BUFFER = 'bounded_shuffle_buffer'
 SERIALIZED_PASSTHROUGH = 'serialized_passthrough'
-RELEASED_BUCKET_WRITES = 'released_bucket_writes'
-# Serialised examples TFDS holds in memory before spilling to disk.
-SHUFFLE_BUFFER_BYTES = 200 << 20
+SPILLED_SHUFFLE = 'spilled_shuffle'
 
 
 class TfdsIncompatibleError(RuntimeError):
@@ -93,24 +93,6 @@ def _check_serializer() -> None:
     )
 
 
-def _check_shuffler() -> None:
-  """What `bounded_shuffle_buffer` relies on; raises if it changed."""
-  limit = getattr(shuffle, 'MAX_MEM_BUFFER_SIZE', None)
-  if not isinstance(limit, int) or isinstance(limit, bool):
-    raise TfdsIncompatibleError(
-        BOUNDED_SHUFFLE_BUFFER,
-        'tensorflow_datasets.core.shuffle.MAX_MEM_BUFFER_SIZE being an int'
-        f' (it is {limit!r})',
-    )
-  shuffler = getattr(shuffle, 'Shuffler', None)
-  if shuffler is None or 'MAX_MEM_BUFFER_SIZE' not in _global_names(shuffler):
-    raise TfdsIncompatibleError(
-        BOUNDED_SHUFFLE_BUFFER,
-        'tensorflow_datasets.core.shuffle.Shuffler reading'
-        ' MAX_MEM_BUFFER_SIZE, which it no longer does',
-    )
-
-
 def _check_passthrough() -> None:
   """What `serialized_passthrough` relies on; raises if it changed."""
   # Each must be defined by the class itself: that is what is replaced.
@@ -128,44 +110,61 @@ def _check_passthrough() -> None:
     )
 
 
-def _check_buckets() -> None:
-  """What `released_bucket_writes` relies on; raises if it changed."""
-  bucket = getattr(shuffle, '_Bucket', None)
-  if bucket is None:
+# What `spilled_shuffle`'s subclass of the shuffler reads and sets.
+_SHUFFLER_STATE = (
+    '_hasher', '_read_only', '_total_bytes', '_num_examples',
+    '_disable_shuffling', '_ignore_duplicates',
+)
+
+
+def _check_shuffle() -> None:
+  """What `spilled_shuffle` relies on; raises if it changed."""
+  shuffler = getattr(shuffle, 'Shuffler', None)
+  if not isinstance(shuffler, type):
     raise TfdsIncompatibleError(
-        RELEASED_BUCKET_WRITES,
-        'tensorflow_datasets.core.shuffle._Bucket, which is gone',
+        SPILLED_SHUFFLE,
+        'tensorflow_datasets.core.shuffle.Shuffler, which is gone',
     )
-  for method in ('add', 'flush', 'read_values'):
-    if not callable(vars(bucket).get(method)):
+  for name in ('add', '__iter__'):
+    if not callable(vars(shuffler).get(name)):
       raise TfdsIncompatibleError(
-          RELEASED_BUCKET_WRITES, f'shuffle._Bucket.{method}, which is gone'
+          SPILLED_SHUFFLE, f'shuffle.Shuffler.{name}, which is gone'
       )
-  # The record format written here: hkey (16 bytes), size (8), data.
-  if getattr(shuffle, 'HKEY_SIZE_BYTES', None) != 16 or not callable(
-      getattr(shuffle, '_hkey_to_bytes', None)
-  ):
+  for name in ('size', 'num_examples', 'bucket_lengths'):
+    if not isinstance(vars(shuffler).get(name), property):
+      raise TfdsIncompatibleError(
+          SPILLED_SHUFFLE, f'the property shuffle.Shuffler.{name}, which is gone'
+      )
+  init_code = getattr(vars(shuffler).get('__init__'), '__code__', None)
+  used = set(init_code.co_names if init_code is not None else ())
+  if not set(_SHUFFLER_STATE) <= used:
+    missing = ', '.join(sorted(set(_SHUFFLER_STATE) - used))
     raise TfdsIncompatibleError(
-        RELEASED_BUCKET_WRITES,
-        'shuffle._hkey_to_bytes and 16-byte HKEY_SIZE_BYTES (the bucket'
-        ' record format), which changed',
+        SPILLED_SHUFFLE,
+        f'shuffle.Shuffler.__init__ setting {missing}, which it no longer does',
     )
-  attributes = {'_fobj', '_path', '_length', '_size'}
-  used = set(vars(bucket)['add'].__code__.co_names)
-  if not attributes <= used:
+  if not isinstance(getattr(shuffle, 'DuplicatedKeysError', None), type):
     raise TfdsIncompatibleError(
-        RELEASED_BUCKET_WRITES,
-        f'shuffle._Bucket.add using {", ".join(sorted(attributes - used))},'
-        ' which it no longer does',
+        SPILLED_SHUFFLE, 'shuffle.DuplicatedKeysError, which is gone'
+    )
+  # The writer must make its shuffler as `shuffle.Shuffler(...)`, looked up
+  # when it runs, for the replacement to be the one it makes.
+  writer_init = getattr(getattr(writer_lib, 'Writer', None), '__init__', None)
+  writer_code = getattr(writer_init, '__code__', None)
+  names = set(writer_code.co_names if writer_code is not None else ())
+  if not {'shuffle', 'Shuffler'} <= names:
+    raise TfdsIncompatibleError(
+        SPILLED_SHUFFLE,
+        'tensorflow_datasets.core.writer.Writer making its shuffler with'
+        ' shuffle.Shuffler(...), which it no longer does',
     )
 
 
 # Each patch's name and the check of what it relies on.
 CHECKS: dict[str, Callable[[], None]] = {
     DETERMINISTIC_SERIALIZATION: _check_serializer,
-    BOUNDED_SHUFFLE_BUFFER: _check_shuffler,
     SERIALIZED_PASSTHROUGH: _check_passthrough,
-    RELEASED_BUCKET_WRITES: _check_buckets,
+    SPILLED_SHUFFLE: _check_shuffle,
 }
 
 
@@ -212,56 +211,20 @@ def deterministic_serialization() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def bounded_shuffle_buffer(limit: int = SHUFFLE_BUFFER_BYTES) -> Iterator[None]:
-  """Within this block, TFDS's plain writer buffers at most `limit` bytes.
-
-  Replaces `shuffle.MAX_MEM_BUFFER_SIZE` (TFDS 4.9.10: 1 GB), the serialised
-  examples `shuffle.Shuffler` keeps in memory before it spills them to its
-  temporary bucket files; with the ~650 MB that TensorFlow and the TFDS
-  command take, a plain build would peak near 1.7 GB. A split of real
-  ImageNet spills anyway, so a smaller buffer only makes it spill earlier: the
-  examples and their order (by hashed key) are the same either way.
-
-  Args:
-    limit: bytes of serialised examples kept in memory per split.
-
-  Yields:
-    Nothing; the TFDS default is restored on exit.
-  """
-  original = shuffle.MAX_MEM_BUFFER_SIZE
-  shuffle.MAX_MEM_BUFFER_SIZE = limit
-  try:
-    yield
-  finally:
-    shuffle.MAX_MEM_BUFFER_SIZE = original
-
-
-class Serialized:
-  """A `tf.train.Example` serialised already; TFDS writes its bytes as they are.
-
-  A wrapper rather than a `bytes` subclass, so that the bytes are not copied.
-  """
-
-  __slots__ = ('data',)
-
-  def __init__(self, data: bytes):
-    self.data = data
-
-
-@contextlib.contextmanager
 def serialized_passthrough() -> Iterator[None]:
-  """Within this block, `Serialized` examples skip TFDS's encode and serialise.
+  """Within this block, `spill.Spilled` examples skip TFDS's encode and serialise.
 
   Replaces `features_dict.FeaturesDict.encode_example` and
   `example_serializer.ExampleSerializer.serialize_example`. TFDS 4.9.10's
   `SplitBuilder._build_from_generator` runs, for each `(key, example)` the
   generator yields, `features.encode_example(example)` and then
   `Writer.write(key, example)`, which calls `serialize_example(example)`
-  before handing the bytes to the shuffler. Both run in the one process that
-  writes and took most of its time; the build's workers already produce the
-  final bytes, so a `Serialized` value goes through both unchanged. Anything
-  else is encoded and serialised by TFDS as usual (through whatever
-  `serialize_example` is in place on entry, e.g. the deterministic one).
+  before handing the result to the shuffler. Both run in the one process that
+  writes and took most of its time; the build's workers already wrote the
+  final bytes, so a `Spilled` value goes through both unchanged, to the
+  shuffler that `spilled_shuffle` puts in place. Anything else is encoded and
+  serialised by TFDS as usual (through whatever `serialize_example` is in
+  place on entry, e.g. the deterministic one).
 
   Yields:
     Nothing; TFDS's methods are restored on exit.
@@ -270,15 +233,15 @@ def serialized_passthrough() -> Iterator[None]:
   serialize = example_serializer.ExampleSerializer.serialize_example
 
   def encode_example(self: features_dict.FeaturesDict, example_dict: Any) -> Any:
-    if isinstance(example_dict, Serialized):
+    if isinstance(example_dict, spill.Spilled):
       return example_dict
     return encode(self, example_dict)
 
   def serialize_example(
       self: example_serializer.ExampleSerializer, example: Any
-  ) -> bytes:
-    if isinstance(example, Serialized):
-      return example.data
+  ) -> Any:
+    if isinstance(example, spill.Spilled):
+      return example
     return serialize(self, example)
 
   features_dict.FeaturesDict.encode_example = encode_example
@@ -331,44 +294,96 @@ def field_specs(
   return tuple(specs)
 
 
-# Buffer of each spill file for the small record headers; the records
-# themselves are larger and go straight to the kernel.
-_BUCKET_BUFFER_BYTES = 16 << 10
+class _SpillAwareShuffler(shuffle.Shuffler):
+  """TFDS's shuffler, which also takes examples spilled by the build workers.
+
+  A `spill.Spilled` passed to `add` is recorded in a `spill.SpillIndex`
+  (nothing is copied); iterating reads them back from the spill files,
+  ordered by hashed key as TFDS's own buckets would be, with TFDS's duplicate
+  check. Other data goes through TFDS's shuffler unchanged. One split's
+  examples are either all spilled or none.
+  """
+
+  def __init__(self, *args: Any, **kwargs: Any):
+    super().__init__(*args, **kwargs)
+    self._spilled = spill.SpillIndex()
+
+  def add(self, key: Any, data: Any) -> Any:
+    if not isinstance(data, spill.Spilled):
+      if self._spilled.count:
+        raise AssertionError(
+            'imagenet_custom: a split mixed spilled and in-memory examples.'
+        )
+      return super().add(key, data)
+    if self._read_only:
+      raise AssertionError('add() cannot be called after __iter__.')
+    if self._disable_shuffling or self._ignore_duplicates:
+      raise AssertionError(
+          'imagenet_custom: spilled examples need TFDS to shuffle and to'
+          ' report duplicated keys (disable_shuffling and ignore_duplicates'
+          ' are off in this builder).'
+      )
+    if self._num_examples != self._spilled.count:
+      raise AssertionError(
+          'imagenet_custom: a split mixed spilled and in-memory examples.'
+      )
+    if self._hasher.hash_key(key) != data.hkey:
+      raise TfdsIncompatibleError(
+          SPILLED_SHUFFLE,
+          'the shuffler hashing keys as md5(split name + key), which it no'
+          f' longer does (key {key!r})',
+      )
+    self._spilled.add(data)
+    self._total_bytes += data.size
+    self._num_examples += 1
+    return None
+
+  @property
+  def bucket_lengths(self) -> list[int]:
+    if self._spilled.count:
+      return self._spilled.bucket_lengths
+    return list(super().bucket_lengths)
+
+  def __iter__(self) -> Iterator[Any]:
+    if not self._spilled.count:
+      yield from super().__iter__()
+      return
+    self._read_only = True
+    previous_hkey, previous_data = None, None
+    for hkey, data in self._spilled.sorted_records():
+      if hkey == previous_hkey:
+        raise shuffle.DuplicatedKeysError(data, previous_data)
+      yield hkey, data
+      previous_hkey, previous_data = hkey, data
 
 
 @contextlib.contextmanager
-def released_bucket_writes() -> Iterator[None]:
-  """Within this block, the shuffler writes its spill files with Python I/O.
+def spilled_shuffle(directory: str) -> Iterator[str]:
+  """Within this block, TFDS's writer takes examples spilled by the workers.
 
-  Replaces `shuffle._Bucket.add` (TFDS 4.9.10: three `tf.io.gfile.GFile`
-  writes per record). TensorFlow's file writes hold the GIL while the kernel
-  copies the bytes; in a build whose examples arrive from worker processes,
-  that stopped the threads receiving them for most of the split. Python's
-  file objects release the GIL during the write. The file format is TFDS's
-  (16-byte hashed key, 8-byte size, data) and TFDS reads the files back with
-  its own `read_values`. Remote paths (`gs://`, ...) keep TFDS's `add`.
+  Replaces `shuffle.Shuffler` (which TFDS 4.9.10's `writer.Writer` makes for
+  each split) with a subclass that takes `spill.Spilled` examples by
+  reference and reads them from the spill files when the writer writes the
+  shards (see `spill`). The shards hold the same examples in the same order
+  as with TFDS's own shuffler: both order a split by the md5 of its name and
+  the key, and `add` checks each worker's hash against TFDS's.
+
+  Args:
+    directory: where to make the spill directory: the build's own directory
+      when it is local, else a local temporary one is made.
 
   Yields:
-    Nothing; TFDS's method is restored on exit.
+    The spill directory; it is deleted, with anything left in it, on exit.
   """
-  original = shuffle._Bucket.add  # pylint: disable=protected-access
-
-  def add(self: Any, key: int, data: bytes) -> None:
-    path = os.fspath(self._path)
-    if '://' in path:
-      return original(self, key, data)
-    if not self._fobj:
-      os.makedirs(os.path.dirname(path), exist_ok=True)
-      self._fobj = open(path, 'wb', buffering=_BUCKET_BUFFER_BYTES)  # pylint: disable=consider-using-with
-    self._fobj.write(
-        shuffle._hkey_to_bytes(key) + struct.pack('=Q', len(data))  # pylint: disable=protected-access
-    )
-    self._fobj.write(data)
-    self._length += 1
-    self._size += len(data)
-
-  shuffle._Bucket.add = add  # pylint: disable=protected-access
+  if '://' in directory:
+    spill_dir = tempfile.mkdtemp(prefix='imagenet_custom-spill-')
+  else:
+    spill_dir = os.path.join(directory, 'spill')
+    os.makedirs(spill_dir, exist_ok=True)
+  original = shuffle.Shuffler
+  shuffle.Shuffler = _SpillAwareShuffler
   try:
-    yield
+    yield spill_dir
   finally:
-    shuffle._Bucket.add = original  # pylint: disable=protected-access
+    shuffle.Shuffler = original
+    shutil.rmtree(spill_dir, ignore_errors=True)

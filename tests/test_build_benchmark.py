@@ -107,7 +107,20 @@ def test_worker_contender_passes_the_config_as_json(tmp_path: pathlib.Path) -> N
   }
   assert f'--manual_dir={inp.archives}' in command
   plain = contenders.contender('plain').command(inp, paths, options)
-  assert command == [*plain, config]
+  assert command == [arg if arg != '--config=default' else config for arg in plain]
+
+
+@pytest.mark.parametrize(
+    'key, config',
+    [('plain', 'default'), ('s256', 's256'), ('beam', 'default'), ('kaggle', 'default')],
+)
+def test_builds_name_their_config(tmp_path: pathlib.Path, key: str, config: str) -> None:
+  # Without --config, `tfds build` builds default and then s256.
+  paths = contenders.RunPaths(tmp_path, tmp_path / 'out', tmp_path / 'tmp',
+                              tmp_path / 'log.txt')
+  options = contenders.Options(project_dir=tmp_path, work_dir=tmp_path)
+  command = contenders.contender(key).command(_input(tmp_path), paths, options)
+  assert [arg for arg in command if arg.startswith('--config')] == [f'--config={config}']
 
 
 def _input(root: pathlib.Path) -> contenders.inputs.BenchInput:

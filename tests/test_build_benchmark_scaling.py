@@ -111,6 +111,14 @@ def test_ratio_table_divides_by_imagenet2012() -> None:
   assert 'add imagenet2012' in tables.ratio_table({'plain': _run(1.0, 1.0)})
 
 
+def test_resized_ratio_divides_s256_by_plain() -> None:
+  medians = {'plain': _run(20.0, 10.0), 's256': _run(50.0, 40.0)}
+  assert tables.resized_ratio(medians) == (
+      's256 / plain (target <= 1.5x): wall 2.50x, CPU 2.50x, generate 4.00x'
+  )
+  assert 'add plain,s256' in tables.resized_ratio({'plain': _run(1.0, 1.0)})
+
+
 def test_memory_breakdown_lists_each_process() -> None:
   text = tables.memory_breakdown({'plain_w1': _run(30.0, 20.0)})
   assert 'imagenet_custom plain, 1 worker: 800 MB in 2 processes' in text

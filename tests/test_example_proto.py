@@ -51,6 +51,15 @@ def test_builder_features_serialise_like_tfds(example):
   assert example_proto.serialize(specs, example) == _tfds_bytes(features, example)
 
 
+def test_the_image_is_one_part_of_the_serialised_example_not_a_copy():
+  features = imagenet_custom.Builder(config='default').info.features
+  specs = tfds_patches.field_specs(features)
+  example = BUILDER_EXAMPLES[2]
+  parts = example_proto.serialize_parts(specs, example)
+  assert sum(part is example['image'] for part in parts) == 1
+  assert b''.join(parts) == _tfds_bytes(features, example)
+
+
 def test_label_by_index_equals_label_by_name():
   features = imagenet_custom.Builder(config='default').info.features
   specs = tfds_patches.field_specs(features)

@@ -27,6 +27,7 @@ from imagenet_custom.readers.base import LabelSource
 from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
+from imagenet_custom.readers.base import Span
 from imagenet_custom.readers.base import ValMetadata
 
 from builds import DUMMY
@@ -233,6 +234,26 @@ def test_kept_image_keeps_its_bytes_and_gets_boxes():
   assert not any(k.startswith(report_lib.REENCODED_PREFIX) for k in outcome.counts)
 
 
+def test_an_image_stored_unchanged_keeps_its_span_a_reencoded_one_does_not():
+  span = Span('/data/ILSVRC2012_img_train.tar', 12345)
+  data = _image()
+  kept = generate.make_example(
+      ImageSource('a.JPEG', 'origin', lambda: data, None, span),
+      TENCH, None, False, report_lib.TRAIN_SKIPPED,
+  )
+  assert kept.span == span
+  reencoded = generate.make_example(
+      ImageSource('b.JPEG', 'origin', lambda: _image('PNG'), None, span),
+      TENCH, None, False, report_lib.TRAIN_SKIPPED,
+  )
+  assert reencoded.span is None
+  resized = generate.make_example(
+      ImageSource('c.JPEG', 'origin', lambda: data, None, span),
+      TENCH, None, False, report_lib.TRAIN_SKIPPED, images.ResizeOptions(16, 90),
+  )
+  assert resized.counts[report_lib.RESIZED] == 1 and resized.span is None
+
+
 def test_image_without_annotation_has_no_boxes_and_png_is_reencoded():
   source = ImageSource('a.JPEG', 'origin', lambda: _image('PNG'))
   outcome = generate.make_example(source, TENCH, None, False, report_lib.TRAIN_SKIPPED)
@@ -255,6 +276,30 @@ def test_bad_image_raises_unless_skipped_then_is_counted():
   generate.tally_outcome(outcome, 'test', report)
   assert dict(report.counts) == {report_lib.VAL_SKIPPED: 1}
   assert report.skipped == [f'fake/bad.JPEG: {outcome.skipped[1]}']
+
+
+def _bogus_huffman_table() -> bytes:
+  """A JPEG whose headers and end marker pass the content check, but whose
+  Huffman table is bogus: it fails only when decoded."""
+  buffer = io.BytesIO()
+  pixels = np.random.default_rng(0).integers(0, 255, (400, 600, 3), dtype=np.uint8)
+  Image.fromarray(pixels).save(buffer, 'JPEG', quality=90)
+  data = bytearray(buffer.getvalue())
+  table = data.index(b'\xff\xc4')
+  data[table + 5 : table + 21] = b'\xff' * 16  # Code counts per length.
+  return bytes(data)
+
+
+def test_an_image_that_fails_to_decode_when_resized_is_a_bad_file():
+  data = _bogus_huffman_table()
+  assert images.prepare_image(data, 'x').fix is images.Fix.KEPT
+  source = ImageSource('a.JPEG', 'in.tar:a.JPEG', lambda: data)
+  resize = images.ResizeOptions(256, 90)
+  with pytest.raises(BadFileError, match='in.tar:a.JPEG: image does not decode to resize'):
+    generate.make_example(source, TENCH, None, False, report_lib.TRAIN_SKIPPED, resize)
+  skipped = generate.make_example(source, TENCH, None, True, report_lib.TRAIN_SKIPPED, resize)
+  assert skipped.example is None and skipped.counts == {report_lib.TRAIN_SKIPPED: 1}
+  assert skipped.skipped is not None and skipped.skipped[0] == 'in.tar:a.JPEG'
 
 
 def test_bad_annotation_raises_unless_skipped_then_the_image_is_kept():

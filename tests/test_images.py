@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 from PIL import Image
+from PIL import ImageCms
+from PIL import JpegImagePlugin
 import pytest
 
 from imagenet_custom import images
@@ -116,6 +118,7 @@ def _frame_markers(data: bytes) -> set[int]:
         ((1100, 700), (402, 256)),  # Reduce by 2, then Lanczos.
         ((2600, 520), (1280, 256)),  # Reduce by 2 (520 // 256), long side too.
         ((1024, 1024), (256, 256)),  # Reduce by 4 is already exact.
+        ((1279, 1023), (320, 256)),  # Reduce by 3: 426.3 x 341 px of the original.
     ],
 )
 def test_larger_images_are_shrunk_to_the_shorter_side(size, expected):
@@ -159,6 +162,58 @@ def test_resizing_keeps_the_picture():
   assert pixels[-4:, :, 1].mean() - pixels[:4, :, 1].mean() > 90
 
 
+def _edge_position(row: np.ndarray) -> float:
+  """Where a dark-to-bright step crosses half-way, in pixel centres, interpolated."""
+  middle = (row[:8].mean() + row[-8:].mean()) / 2
+  after = int(np.argmax(row > middle))
+  before = after - 1
+  return before + (middle - row[before]) / (row[after] - row[before])
+
+
+@pytest.mark.parametrize('mode', ['RGB', 'L'])
+def test_reduce_keeps_the_geometry(mode):
+  # 1279 x 1023 px to 320 x 256: `reduce` by 3 gives 427 x 341 px, whose last
+  # column covers 1 px of the original, not 3. Resizing all 427 columns to 320
+  # would move an edge at x = 1200 by 0.47 px to the left.
+  pixels = np.zeros((1023, 1279), np.uint8)
+  pixels[:, 1200:] = 255
+  buffer = io.BytesIO()
+  Image.fromarray(pixels).convert(mode).save(buffer, format='JPEG', quality=95)
+  prepared = images.prepare_image(buffer.getvalue(), 'x.JPEG')
+  resized = images.resize_to_shorter_side(prepared, 256, 95)
+  row = np.asarray(Image.open(io.BytesIO(resized.data)).convert('L'), float)[128]
+  # Pixel centres: x_out + 0.5 = (x_in + 0.5) * 320 / 1279; the edge is between 1199 and 1200.
+  expected = 1200 * 320 / 1279 - 0.5
+  assert abs(_edge_position(row) - expected) < 0.1
+
+
+def test_resized_colour_images_are_4_2_0():
+  resized = images.resize_to_shorter_side(_smooth((640, 480)), 120, 90)
+  decoded = Image.open(io.BytesIO(resized.data))
+  assert isinstance(decoded, JpegImagePlugin.JpegImageFile)
+  assert JpegImagePlugin.get_sampling(decoded) == 2  # 4:2:0
+
+
+@pytest.mark.parametrize('mode', ['RGB', 'L'])
+def test_resized_images_keep_their_icc_profile(mode):
+  profile = ImageCms.ImageCmsProfile(ImageCms.createProfile('sRGB')).tobytes()
+  prepared = _smooth((640, 480), mode, icc_profile=profile)
+  resized = images.resize_to_shorter_side(prepared, 120, 90)
+  assert Image.open(io.BytesIO(resized.data)).info['icc_profile'] == profile
+
+
+def test_rgb_coded_jpegs_are_resized_like_ycbcr_ones():
+  # An Adobe marker with transform 0: libjpeg cannot decode it to YCbCr.
+  rgb_coded = _smooth((800, 600), keep_rgb=True)
+  assert Image.open(io.BytesIO(rgb_coded.data)).info['adobe_transform'] == 0
+  resized = images.resize_to_shorter_side(rgb_coded, 96, 90)
+  from_ycbcr = images.resize_to_shorter_side(_smooth((800, 600)), 96, 90)
+  pixels = np.asarray(Image.open(io.BytesIO(resized.data))).astype(int)
+  assert pixels.shape == (96, 128, 3)
+  expected = np.asarray(Image.open(io.BytesIO(from_ycbcr.data))).astype(int)
+  assert np.abs(pixels - expected).mean() < 2
+
+
 def test_jpeg_quality_sets_the_quantization():
   prepared = _smooth((800, 600))
   low = images.resize_to_shorter_side(prepared, 300, 30)
@@ -185,5 +240,6 @@ def test_resize_options_are_checked(kwargs, message):
 
 def test_resize_options_metadata_names_the_kernel():
   assert images.ResizeOptions(256, 85).metadata() == {
-      'shorter_side': 256, 'kernel': 'PIL reduce + Lanczos', 'jpeg_quality': 85,
+      'shorter_side': 256, 'kernel': 'PIL reduce + Lanczos (luma), box (chroma)',
+      'jpeg_quality': 85,
   }

@@ -42,10 +42,14 @@ def default_shards(tmp_path_factory) -> dict[str, bytes]:
   return _shards(out)
 
 
-@pytest.mark.parametrize('num_workers', [1, 2, 4])
-def test_shards_are_byte_identical_for_any_worker_count(num_workers, default_shards, tmp_path):
-  build(DUMMY / 'archives', tmp_path, num_workers=num_workers)
+@pytest.mark.parametrize('num_workers, spill_images', [(1, False), (2, False), (4, False), (2, True)])
+def test_shards_are_byte_identical_for_any_worker_count(
+    num_workers, spill_images, default_shards, tmp_path
+):
+  build(DUMMY / 'archives', tmp_path, num_workers=num_workers, spill_images=spill_images)
   assert _shards(tmp_path) == default_shards
+  # The workers' spill files are gone with their directory.
+  assert not [p for p in tmp_path.rglob('*') if 'spill' in p.name]
 
 
 @pytest.fixture(scope='module')
@@ -206,3 +210,35 @@ def test_val_tasks_carry_only_their_own_labels_and_boxes(monkeypatch):
   shipped = parallel_build.worker_plan(plan)
   assert shipped.val_labels == {} and shipped.val_annotations == {}
   assert shipped.reader is plan.reader and shipped.options == plan.options
+
+
+def test_an_image_stored_unchanged_is_spilled_in_place_others_whole():
+  import numpy as np  # pylint: disable=g-import-not-at-top
+
+  import imagenet_custom  # pylint: disable=g-import-not-at-top
+  from imagenet_custom import generate  # pylint: disable=g-import-not-at-top
+  from imagenet_custom import parallel_build  # pylint: disable=g-import-not-at-top
+  from imagenet_custom import spill  # pylint: disable=g-import-not-at-top
+  from imagenet_custom import tfds_patches  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.readers.base import Span  # pylint: disable=g-import-not-at-top
+
+  specs = tfds_patches.field_specs(imagenet_custom.Builder(config='default').info.features)
+  image = b'\xff\xd8' + bytes(range(256)) * 40 + b'\xff\xd9'
+  example = {'image': image, 'label': 'n01440764', 'file_name': 'n01440764_1.JPEG',
+             'bboxes': np.array([[0.1, 0.2, 0.3, 0.4]])}
+  whole = parallel_build.spill_record(
+      specs, generate.Outcome('n01440764_1.JPEG', example, {}, None)
+  )
+  assert isinstance(whole, bytes)
+  in_place = parallel_build.spill_record(
+      specs, generate.Outcome('n01440764_1.JPEG', example, {}, None, Span('/in.tar', 512))
+  )
+  assert isinstance(in_place, spill.InPlace)
+  assert (in_place.path, in_place.offset, in_place.image_size) == ('/in.tar', 512, len(image))
+  assert in_place.prefix + image + in_place.suffix == whole
+  # Config `spill_images`: the whole example, even for an unchanged image.
+  assert parallel_build.spill_record(
+      specs, generate.Outcome('n01440764_1.JPEG', example, {}, None, Span('/in.tar', 512)),
+      whole=True,
+  ) == whole
+  assert len(in_place.prefix) + len(in_place.suffix) < 200

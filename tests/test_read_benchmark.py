@@ -145,3 +145,13 @@ def test_entry_point_runs_end_to_end(tmp_path: pathlib.Path):
     assert f'({key:11})' in result.stdout, key
   assert 's256/default: shards' in result.stdout
   assert not (tmp_path / 'work').exists() or not any((tmp_path / 'work').iterdir())
+
+
+def test_cpu_seconds_counts_ended_child_processes():
+  before = inputs.cpu_seconds()
+  subprocess.run(
+      [sys.executable, '-c', 'import time\nend = time.process_time() + 0.3\n'
+       'while time.process_time() < end: pass'],
+      check=True,
+  )
+  assert inputs.cpu_seconds() - before >= 0.3

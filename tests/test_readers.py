@@ -71,3 +71,23 @@ def test_a_layout_added_to_the_registry_is_found(tmp_path, monkeypatch):
   assert type(readers.find_reader(tmp_path, layout='marker')) is MarkerReader
   with pytest.raises(readers.InputError, match='choose one of archives, kaggle, kaggle_zip, folders, blurred, marker'):
     readers.find_reader(tmp_path, layout='other')
+
+
+def _read_span(span, size: int) -> bytes:
+  with open(span.path, 'rb') as f:
+    f.seek(span.offset)
+    return f.read(size)
+
+
+@pytest.mark.parametrize('layout', ['archives', 'kaggle', 'folders'])
+def test_every_image_span_points_at_its_bytes(layout):
+  # A build reads images stored unchanged from their span (`spill.InPlace`).
+  reader = readers.find_reader(DUMMY / layout)
+  sources = list(reader.read_val(reader.list_val().names))
+  for wnid in reader.train_classes().names:
+    sources += reader.read_train_class(wnid, reader.list_train_class(wnid).names)
+  assert len(sources) > 50
+  for source in sources:
+    assert source.span is not None, source.origin
+    data = source.read()
+    assert _read_span(source.span, len(data)) == data, source.origin

@@ -163,3 +163,11 @@ def test_evaluation_only_zip_gives_the_full_builds_test_shards(built, tmp_path):
   assert {s: i.num_examples for s, i in builder.info.splits.items()} == {
       'test': 21, 'test_blacklisted': 3,
   }
+
+
+def test_zip_entries_have_no_span(zipped):
+  # Entries inside the zip are not files of their own: a build copies them.
+  reader = readers.find_reader(zipped)
+  wnid = reader.train_classes().names[0]
+  sources = list(reader.read_train_class(wnid, reader.list_train_class(wnid).names))
+  assert sources and all(source.span is None for source in sources)

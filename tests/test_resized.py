@@ -70,7 +70,8 @@ def test_s256_keeps_the_small_dummy_images(s256, built, examples):
   assert counts[report_lib.RESIZE_KEPT] == _written(s256)
   assert counts[report_lib.RESIZED] == 0
   assert s256.info.metadata['resize'] == {
-      'shorter_side': 256, 'kernel': 'PIL reduce + Lanczos', 'jpeg_quality': 90,
+      'shorter_side': 256, 'kernel': 'PIL reduce + Lanczos (luma), box (chroma)',
+      'jpeg_quality': 90,
   }
   # Nothing to shrink: the very bytes of the default build.
   stored = read_all(s256)

@@ -13,7 +13,7 @@ from builds import SPLIT_SIZES
 
 def test_finds_the_built_version_folder(training_tfrecord_dir):
   found = summary.find_dataset_dir(str(training_tfrecord_dir))
-  assert found == training_tfrecord_dir / 'imagenet_custom' / 'default' / '1.0.0'
+  assert found == training_tfrecord_dir / 'imagenet_custom' / 'default' / '1.1.0'
   assert (found / 'dataset_info.json').exists()
 
 
@@ -25,7 +25,7 @@ def test_no_built_dataset_says_where_it_looked(tmp_path):
 def test_summary_lists_splits_shared_names_and_the_report(training_tfrecord_dir):
   text = summary.summarize(summary.find_dataset_dir(str(training_tfrecord_dir)))
   lines = text.splitlines()
-  assert lines[0].startswith('Dataset: ') and lines[0].endswith('imagenet_custom/default/1.0.0')
+  assert lines[0].startswith('Dataset: ') and lines[0].endswith('imagenet_custom/default/1.1.0')
   for split, size in SPLIT_SIZES.items():
     assert f'  {split:17s} {size:>9,} examples in 1 shard(s)' in lines
   assert (

@@ -137,6 +137,73 @@ def test_build_without_pread(tmp_path, monkeypatch):
   }
 
 
+def _mixed_tar(tar_format: int, long_name: str) -> bytes:
+  buffer = io.BytesIO()
+  with tarfile.open(fileobj=buffer, mode='w', format=tar_format) as tar:
+    for name, data in [('n01440764/', None), ('n01440764/a.JPEG', b'a' * 700),
+                       ('empty.JPEG', b''), (long_name, b'l' * 1025),
+                       ('link.JPEG', 'a.JPEG'), ('z.JPEG', b'z' * 512)]:
+      info = tarfile.TarInfo(name.rstrip('/'))
+      if data is None:
+        info.type = tarfile.DIRTYPE
+      elif isinstance(data, str):
+        info.type, info.linkname = tarfile.SYMTYPE, data
+      else:
+        info.size = len(data)
+      tar.addfile(info, io.BytesIO(data) if isinstance(data, bytes) else None)
+  return buffer.getvalue()
+
+
+@pytest.mark.parametrize('tar_format', [
+    tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT,
+])
+@pytest.mark.parametrize('long_name', [
+    'short.JPEG',
+    'd' * 90 + '/' + 'n' * 60 + '.JPEG',  # ustar keeps it in the prefix field.
+    'n' * 150 + '.JPEG',  # Needs a GNU long-name or pax header.
+])
+def test_listing_equals_tarfile_for_every_header_kind(tar_format, long_name):
+  if tar_format == tarfile.USTAR_FORMAT and '/' not in long_name and len(long_name) > 100:
+    pytest.skip('ustar cannot store that name')
+  data = _mixed_tar(tar_format, long_name)
+  with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+    expected = [(m.name, m.offset_data, m.size) for m in tar.getmembers() if m.isfile()]
+  listed = [tuple(m) for m in tario.iter_members(io.BytesIO(data), 'x.tar')]
+  assert listed == expected
+  assert long_name in [name for name, _, _ in listed]
+
+
+def test_a_bad_header_checksum_is_corrupt():
+  data = bytearray(_tar({'a.JPEG': b'a' * 10, 'b.JPEG': b'b' * 10}))
+  data[1024 + 5] ^= 0x01  # One bit of the second header's name.
+  with pytest.raises(InputError, match='x.tar: corrupt tar archive .*checksum at byte 1024'):
+    list(tario.iter_members(io.BytesIO(bytes(data)), 'x.tar'))
+
+
+@pytest.mark.parametrize('tar_format', [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+@pytest.mark.parametrize('long_name', ['short.xml', 'n' * 150 + '.xml'])
+def test_compressed_listing_equals_tarfile(tmp_path, tar_format, long_name):
+  # A long name late in the archive makes the fast reader hand over to
+  # tarfile after it yielded some members: none is yielded twice.
+  path = tmp_path / 'boxes.tar.gz'
+  buffer = io.BytesIO()
+  with tarfile.open(fileobj=buffer, mode='w:gz', format=tar_format) as tar:
+    for name in ['n01/', 'n01/a.xml', 'n01/b.xml', long_name, 'n01/c.xml']:
+      info = tarfile.TarInfo(name.rstrip('/'))
+      if name.endswith('/'):
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+      else:
+        payload = name.encode() * 7
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+  path.write_bytes(buffer.getvalue())
+  from etils import epath
+
+  listed = [(m.name, data) for m, data in tario.iter_compressed_members(epath.Path(path))]
+  assert listed == [(n, n.encode() * 7) for n in ['n01/a.xml', 'n01/b.xml', long_name, 'n01/c.xml']]
+
+
 def _tar_with(members, tar_format=tarfile.USTAR_FORMAT) -> bytes:
   """A tar of (TarInfo, data or None) pairs."""
   buffer = io.BytesIO()
@@ -170,28 +237,26 @@ def _expected_files(data: bytes, head_bytes: int = 8) -> list[tario.TarFile]:
     ([(_info('n01/a.JPEG'), b'\xff\xd8\xff' + b'a' * 700), (_info('n01/', tarfile.DIRTYPE), None),
       (_info('n01/empty.JPEG'), b''), (_info('n01/b.JPEG'), b'bb')], tarfile.USTAR_FORMAT, True),
     ([(_info('c.JPEG'), b'c' * 600)], tarfile.GNU_FORMAT, True),
-    # A long name (GNU `L` entry), a pax path, a ustar prefix, a symlink:
-    # tarfile's path, same result.
+    ([(_info('p' * 90 + '/' + 'q' * 30 + '.JPEG'), b'prefix')], tarfile.USTAR_FORMAT, True),
+    ([(_info('e.JPEG'), b'e'), (_info('link.JPEG', tarfile.SYMTYPE), None)], tarfile.USTAR_FORMAT, True),
+    # A long name (GNU `L` entry), a pax path: tarfile's path, same result.
     ([(_info('n01/' + 'x' * 150 + '.JPEG'), b'long'), (_info('d.JPEG'), b'd')], tarfile.GNU_FORMAT, False),
     ([(_info('n01/' + 'y' * 150 + '.JPEG'), b'pax')], tarfile.PAX_FORMAT, False),
-    ([(_info('p' * 90 + '/' + 'q' * 30 + '.JPEG'), b'prefix')], tarfile.USTAR_FORMAT, False),
-    ([(_info('e.JPEG'), b'e'), (_info('link.JPEG', tarfile.SYMTYPE), None)], tarfile.USTAR_FORMAT, False),
 ])
 def test_list_files_gives_what_iter_members_gives(members, tar_format, fast, tmp_path, monkeypatch):
   data = _tar_with(members, tar_format)
   path = tmp_path / 'x.tar'
   path.write_bytes(data)
-  took_fast_path = []
-  original = tario._list_plain_headers
+  through_tarfile = []
+  original = tario._tarfile_members
 
   def recorded(*args):
-    result = original(*args)
-    took_fast_path.append(result)
-    return result
+    through_tarfile.append(True)
+    return original(*args)
 
-  monkeypatch.setattr(tario, '_list_plain_headers', recorded)
+  monkeypatch.setattr(tario, '_tarfile_members', recorded)
   assert _listed(path) == _expected_files(data)
-  assert (took_fast_path[0] is not None) is fast
+  assert (not through_tarfile) is fast
 
 
 def test_list_files_in_a_window_and_without_pread(tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ from tensorflow_datasets.core import naming
 from tensorflow_datasets.core import shuffle
 from tensorflow_datasets.core import writer as writer_lib
 
+from imagenet_custom import spill
 from imagenet_custom import tfds_patches
 
 
@@ -31,9 +32,8 @@ def test_installed_tfds_has_what_every_patch_relies_on():
 def test_every_patch_has_a_check():
   assert set(tfds_patches.CHECKS) == {
       tfds_patches.DETERMINISTIC_SERIALIZATION,
-      tfds_patches.BOUNDED_SHUFFLE_BUFFER,
       tfds_patches.SERIALIZED_PASSTHROUGH,
-      tfds_patches.RELEASED_BUCKET_WRITES,
+      tfds_patches.SPILLED_SHUFFLE,
   }
 
 
@@ -65,25 +65,6 @@ def test_changed_serialize_signature_names_the_serialization_patch(monkeypatch):
   assert 'now takes (self, values)' in str(raised.value)
 
 
-def test_missing_buffer_size_names_the_shuffle_patch(monkeypatch):
-  monkeypatch.delattr(shuffle, 'MAX_MEM_BUFFER_SIZE')
-  with pytest.raises(tfds_patches.TfdsIncompatibleError) as raised:
-    tfds_patches.check_compatible()
-  _assert_names_patch_and_version(raised.value, 'bounded_shuffle_buffer')
-
-
-def test_shuffler_not_reading_the_buffer_size_names_the_shuffle_patch(monkeypatch):
-  class Shuffler:
-    def add(self, key, data):
-      del key, data
-
-  monkeypatch.setattr(shuffle, 'Shuffler', Shuffler)
-  with pytest.raises(tfds_patches.TfdsIncompatibleError) as raised:
-    tfds_patches.check_compatible()
-  _assert_names_patch_and_version(raised.value, 'bounded_shuffle_buffer')
-  assert 'Shuffler reading MAX_MEM_BUFFER_SIZE' in str(raised.value)
-
-
 def _serializer() -> example_serializer.ExampleSerializer:
   features = tfds.features.FeaturesDict({
       'label': tfds.features.ClassLabel(num_classes=3),
@@ -108,30 +89,10 @@ def test_deterministic_serialization_sorts_the_feature_map_and_restores():
   )
 
 
-def test_bounded_shuffle_buffer_sets_the_limit_and_restores():
-  original = shuffle.MAX_MEM_BUFFER_SIZE
-  with tfds_patches.bounded_shuffle_buffer(12345):
-    assert shuffle.MAX_MEM_BUFFER_SIZE == 12345
-  assert shuffle.MAX_MEM_BUFFER_SIZE == original
-  with tfds_patches.bounded_shuffle_buffer():
-    assert shuffle.MAX_MEM_BUFFER_SIZE == tfds_patches.SHUFFLE_BUFFER_BYTES == 200 << 20
-  assert shuffle.MAX_MEM_BUFFER_SIZE == original
-
-
-def test_bounded_buffer_makes_the_shuffler_spill(tmp_path):
-  # The patch works only if the shuffler reads the module global when adding.
-  with tfds_patches.bounded_shuffle_buffer(100):
-    shuffler = shuffle.Shuffler(tmp_path, hash_salt='x')
-    for key in range(5):
-      shuffler.add(key, b'x' * 40)
-    in_memory = shuffler._in_memory  # pylint: disable=protected-access
-  assert not in_memory
-  assert sorted(data for _, data in shuffler) == [b'x' * 40] * 5
-
-
 # serialized_passthrough: a record serialised by a worker reaches the shard.
 
 _TEXT = tfds.features.FeaturesDict({'text': tfds.features.Text()})
+_TEXT_FEATURES = example_serializer.ExampleSerializer(_TEXT.get_serialized_info())
 
 
 def _write(tmp_path, examples) -> list[bytes]:
@@ -148,7 +109,10 @@ def _write(tmp_path, examples) -> list[bytes]:
       example_writer=writer_lib.ExampleWriter(file_adapters.FileFormat.TFRECORD),
   )
   for key, example in examples:
-    writer.write(key, _TEXT.encode_example(example))
+    writer.write(
+        key,
+        example if isinstance(example, spill.Spilled) else _TEXT.encode_example(example),
+    )
   writer.finalize()
   records: list[bytes] = []
   for path in sorted(tmp_path.glob('pinned-train.tfrecord*')):
@@ -168,13 +132,31 @@ def test_a_missing_internal_names_the_passthrough_patch(monkeypatch, owner, name
   _assert_names_patch_and_version(error.value, tfds_patches.SERIALIZED_PASSTHROUGH)
 
 
-def test_serialized_records_reach_the_shard_byte_for_byte(tmp_path):
-  records = {f'key{i}': b'\x0a\x00' + bytes([i]) for i in range(5)}
+def _spilled(
+    tmp_path, records: dict[str, bytes], split: str = 'train', token: str = 'w0'
+) -> list[tuple[str, spill.Spilled]]:
+  """Spills records as one build worker would."""
+  directory = tmp_path / 'spill'
+  directory.mkdir(parents=True, exist_ok=True)
+  writer = spill.SpillWriter(str(directory), split, token)
+  return writer.write(list(records.items()))
+
+
+def test_spilled_records_reach_the_shards_as_tfds_writes_bytes(tmp_path):
+  # Enough examples for several buckets; TFDS writes the same shard bytes.
+  records = {
+      f'n01440764_{i}.JPEG': _TEXT_FEATURES.serialize_example({'text': f'image {i}'})
+      for i in range(400)
+  }
   with tfds_patches.serialized_passthrough():
-    written = _write(
-        tmp_path, [(k, tfds_patches.Serialized(v)) for k, v in records.items()]
-    )
-  assert sorted(written) == sorted(records.values())
+    with tfds_patches.spilled_shuffle(str(tmp_path / 'build')) as spill_dir:
+      spilled = spill.SpillWriter(spill_dir, 'train', 'w0').write(list(records.items()))
+      written = _write(tmp_path / 'spilled', spilled)
+      assert not list((tmp_path / 'build' / 'spill').iterdir())
+  tfds_own = _write(tmp_path / 'tfds', [(k, {'text': tf.train.Example.FromString(v)
+      .features.feature['text'].bytes_list.value[0].decode()}) for k, v in records.items()])
+  assert written == tfds_own
+  assert len(written) == 400
 
 
 def test_other_examples_are_still_encoded_by_tfds(tmp_path):
@@ -196,44 +178,99 @@ def test_the_passthrough_is_undone_on_exit():
   assert example_serializer.ExampleSerializer.serialize_example is serialize
 
 
-# released_bucket_writes: spill files TFDS reads back as its own.
+# spilled_shuffle: the shuffler takes spilled examples and reads them back.
 
 
-def _spilled(tmp_path, records: dict[str, bytes]) -> list[tuple[int, bytes]]:
-  with tfds_patches.bounded_shuffle_buffer(10):
-    shuffler = shuffle.Shuffler(tmp_path, hash_salt='split')
-    for key, data in records.items():
-      shuffler.add(key, data)
-    assert not shuffler._in_memory  # pylint: disable=protected-access
-  return list(shuffler)
+def _shuffler_for(split: str) -> shuffle.Shuffler:
+  return shuffle.Shuffler('/nonexistent', hash_salt=split)
 
 
-def test_bucket_files_written_by_python_read_back_as_tfds_wrote_them(tmp_path):
-  records = {f'n01440764_{i}.JPEG': bytes([i % 256]) * (i * 997 % 70_000) for i in range(300)}
-  with tfds_patches.released_bucket_writes():
-    patched = _spilled(tmp_path / 'patched', records)
-  tfds_own = _spilled(tmp_path / 'tfds', records)
-  assert patched == tfds_own
-  assert len(patched) == 300
-  assert sorted(data for _, data in patched) == sorted(records.values())
+def test_spilled_shuffle_replaces_the_shuffler_and_cleans_up(tmp_path):
+  original = shuffle.Shuffler
+  with pytest.raises(RuntimeError):
+    with tfds_patches.spilled_shuffle(str(tmp_path)) as spill_dir:
+      assert shuffle.Shuffler is not original
+      assert spill_dir == str(tmp_path / 'spill')
+      (tmp_path / 'spill' / 'left-over.spill').write_bytes(b'x')
+      raise RuntimeError('a failed build')
+  assert shuffle.Shuffler is original
+  assert not (tmp_path / 'spill').exists()
 
 
-def test_bucket_add_is_restored():
-  original = shuffle._Bucket.add  # pylint: disable=protected-access
-  with tfds_patches.released_bucket_writes():
-    assert shuffle._Bucket.add is not original  # pylint: disable=protected-access
-  assert shuffle._Bucket.add is original  # pylint: disable=protected-access
+def test_a_remote_build_dir_spills_to_a_local_temporary_dir():
+  with tfds_patches.spilled_shuffle('gs://bucket/imagenet_custom') as spill_dir:
+    assert '://' not in spill_dir
+    assert spill.os.path.isdir(spill_dir)
+  assert not spill.os.path.exists(spill_dir)
 
 
-def test_changed_bucket_format_names_the_bucket_patch(monkeypatch):
-  monkeypatch.setattr(shuffle, 'HKEY_SIZE_BYTES', 32)
-  with pytest.raises(tfds_patches.TfdsIncompatibleError) as error:
+def test_a_key_hashed_differently_from_tfds_names_the_patch(tmp_path):
+  (key, spilled), = _spilled(tmp_path, {'a.JPEG': b'data'}, split='test')
+  with tfds_patches.spilled_shuffle(str(tmp_path)):
+    shuffler = _shuffler_for('train')  # TFDS salts with another split.
+    with pytest.raises(tfds_patches.TfdsIncompatibleError) as raised:
+      shuffler.add(key, spilled)
+  _assert_names_patch_and_version(raised.value, tfds_patches.SPILLED_SHUFFLE)
+  assert "'a.JPEG'" in str(raised.value)
+
+
+def test_a_duplicated_key_is_tfds_duplicate_error(tmp_path):
+  # Two workers made an example of the same key.
+  spilled = _spilled(tmp_path, {'a.JPEG': b'one'}, token='w0') + _spilled(
+      tmp_path, {'a.JPEG': b'two'}, token='w1'
+  )
+  with tfds_patches.spilled_shuffle(str(tmp_path)):
+    shuffler = _shuffler_for('train')
+    for key, record in spilled:
+      shuffler.add(key, record)
+    with pytest.raises(shuffle.DuplicatedKeysError):
+      list(shuffler)
+
+
+def test_spilled_and_in_memory_examples_do_not_mix(tmp_path):
+  (key, spilled), = _spilled(tmp_path, {'a.JPEG': b'data'})
+  with tfds_patches.spilled_shuffle(str(tmp_path)):
+    shuffler = _shuffler_for('train')
+    shuffler.add('b.JPEG', b'bytes')
+    with pytest.raises(AssertionError, match='mixed'):
+      shuffler.add(key, spilled)
+
+
+def test_bytes_still_go_through_tfds_shuffler(tmp_path):
+  with tfds_patches.spilled_shuffle(str(tmp_path)):
+    shuffler = shuffle.Shuffler(tmp_path, hash_salt='train')
+    for i in range(5):
+      shuffler.add(f'k{i}', bytes([i]))
+    assert shuffler.num_examples == 5
+    assert sorted(data for _, data in shuffler) == [bytes([i]) for i in range(5)]
+
+
+@pytest.mark.parametrize('name', ['size', 'num_examples', 'bucket_lengths'])
+def test_a_missing_shuffler_property_names_the_spill_patch(monkeypatch, name):
+  monkeypatch.delattr(shuffle.Shuffler, name)
+  with pytest.raises(tfds_patches.TfdsIncompatibleError) as raised:
     tfds_patches.check_compatible()
-  _assert_names_patch_and_version(error.value, tfds_patches.RELEASED_BUCKET_WRITES)
+  _assert_names_patch_and_version(raised.value, tfds_patches.SPILLED_SHUFFLE)
+  assert name in str(raised.value)
 
 
-def test_missing_bucket_names_the_bucket_patch(monkeypatch):
-  monkeypatch.delattr(shuffle, '_Bucket')
-  with pytest.raises(tfds_patches.TfdsIncompatibleError) as error:
+def test_a_shuffler_without_its_state_names_the_spill_patch(monkeypatch):
+  def __init__(self, dirpath, hash_salt, disable_shuffling=False, ignore_duplicates=False):
+    del self, dirpath, hash_salt, disable_shuffling, ignore_duplicates
+
+  monkeypatch.setattr(shuffle.Shuffler, '__init__', __init__)
+  with pytest.raises(tfds_patches.TfdsIncompatibleError) as raised:
     tfds_patches.check_compatible()
-  _assert_names_patch_and_version(error.value, tfds_patches.RELEASED_BUCKET_WRITES)
+  _assert_names_patch_and_version(raised.value, tfds_patches.SPILLED_SHUFFLE)
+  assert '_hasher' in str(raised.value)
+
+
+def test_a_writer_not_making_shuffle_shuffler_names_the_spill_patch(monkeypatch):
+  def __init__(self, *args, **kwargs):
+    del self, args, kwargs
+
+  monkeypatch.setattr(writer_lib.Writer, '__init__', __init__)
+  with pytest.raises(tfds_patches.TfdsIncompatibleError) as raised:
+    tfds_patches.check_compatible()
+  _assert_names_patch_and_version(raised.value, tfds_patches.SPILLED_SHUFFLE)
+  assert 'shuffle.Shuffler(...)' in str(raised.value)

@@ -97,6 +97,7 @@ def compare_mode(
       '', header, tables.baseline_summary(baselines), '',
       tables.comparison_table(medians, baselines, inp), '',
       tables.ratio_table(medians), '',
+      tables.resized_ratio(medians), '',
       tables.memory_breakdown(medians), '',
       tables.scaling_report(medians, inp),
   ])
@@ -172,7 +173,10 @@ def profile_mode(args: argparse.Namespace, options: contenders.Options) -> str:
       args.profiler == 'auto' and pathlib.Path(py_spy).exists()
   )
   if use_pyspy:
-    report = profiling.profile_with_pyspy(py_spy, inp, options, args.top)
+    # `--workers N` profiles the build with num_workers=N (the first given).
+    workers = (args.workers or '').split(',')[0]
+    build = f'plain_w{workers}' if workers else 'plain'
+    report = profiling.profile_with_pyspy(py_spy, inp, options, args.top, build)
   else:
     print('py-spy not found (pip install py-spy): using cProfile.', flush=True)
     report = profiling.profile_with_cprofile(inp, options, args.top)

@@ -3,7 +3,9 @@
 A contender is a command run as its own process tree on the same input, with
 a cold input and a fresh output directory each time. `contender(key)` finds
 one: the fixed ones in `CONTENDERS`, and `plain_w<N>` for the plain build
-with the config field `num_workers=N` (a custom config named `w<N>`).
+with the config field `num_workers=N` (a custom config named `w<N>`). Every
+`imagenet_custom` build names its config: without `--config`, `tfds build`
+builds each predefined config in turn (`default`, then `s256`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ TFDS_BASELINE = 'tfds'
 PYTHON_BASELINE = 'python'
 IMPORT_BASELINE = 'import'
 _WORKERS_KEY = re.compile(r'^plain_w(\d+)$')
+# The configs the plain and resized contenders build.
+DEFAULT_CONFIG = '--config=default'
+RESIZED_CONFIG = '--config=s256'
 
 
 class BuildFailed(RuntimeError):
@@ -147,7 +152,7 @@ def _build(
 
 def _beam(inp: inputs.BenchInput, paths: RunPaths, options: Options) -> list[str]:
   """The plain command plus `--beam_pipeline_options`."""
-  plain = _build(lambda i: i.archives)(inp, paths, options)
+  plain = _build(lambda i: i.archives, DEFAULT_CONFIG)(inp, paths, options)
   return [*plain, f'--beam_pipeline_options={options.beam_options}']
 
 
@@ -172,10 +177,12 @@ CONTENDERS = {
         Contender('imagenet2012', 'TFDS imagenet2012',
                   _build(lambda i: i.tfds_manual, dataset='imagenet2012')),
         Contender('plain', 'imagenet_custom plain',
-                  _build(lambda i: i.archives)),
+                  _build(lambda i: i.archives, DEFAULT_CONFIG)),
+        Contender('s256', 'imagenet_custom plain, s256',
+                  _build(lambda i: i.archives, RESIZED_CONFIG)),
         Contender('beam', 'imagenet_custom Beam', _beam),
         Contender('kaggle', 'imagenet_custom kaggle',
-                  _build(lambda i: i.kaggle)),
+                  _build(lambda i: i.kaggle, DEFAULT_CONFIG)),
         Contender('floor', 'I/O floor (copy tars)', _floor,
                   baseline=PYTHON_BASELINE, program=True),
         Contender('generate', 'imagenet_custom generate only', _generate,

@@ -189,7 +189,11 @@ def _measure(
 
 
 def profile_with_pyspy(
-    py_spy: str, inp: inputs.BenchInput, options: contenders.Options, top: int
+    py_spy: str,
+    inp: inputs.BenchInput,
+    options: contenders.Options,
+    top: int,
+    build: str = 'plain',
 ) -> str:
   """Runs the plain build under py-spy and summarises where time goes.
 
@@ -198,13 +202,14 @@ def profile_with_pyspy(
     inp: the input.
     options: run options.
     top: functions listed.
+    build: the contender profiled: `plain`, or `plain_w<N>`.
 
   Returns:
     The summary.
   """
   paths = contenders.run_paths(options.work_dir, 'profile-pyspy')
   raw = paths.run_dir / 'pyspy.txt'
-  plain = contenders.contender('plain').command(inp, paths, options)
+  plain = contenders.contender(build).command(inp, paths, options)
   command = [
       py_spy, 'record', '--format', 'raw', '--threads', '--subprocesses',
       '--rate', str(PYSPY_RATE), '--output', str(raw), '--', *plain,
@@ -214,7 +219,8 @@ def profile_with_pyspy(
     raise contenders.BuildFailed(f'py-spy wrote no {raw}')
   profile = parse_pyspy_raw(raw.read_text())
   return (
-      f'Plain build under py-spy (raw samples in {raw}):\n'
+      f'{contenders.contender(build).label} under py-spy (raw samples in'
+      f' {raw}):\n'
       + format_pyspy(
           profile, PYSPY_RATE, measurement.wall_s, measurement.images, top
       )

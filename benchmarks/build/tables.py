@@ -11,6 +11,8 @@ from benchmarks.build import scaling
 
 MB = measuring.MB
 REFERENCE = 'imagenet2012'
+# Issue 9's target: the resized build takes at most 1.5x the default build's time.
+RESIZED_TARGET = 1.5
 
 COMPARISON_COLUMNS = (
     'contender', 'wall s', 'images/s', 'CPU s', 'generate s', 'write s',
@@ -136,6 +138,29 @@ def ratio_table(medians: Mapping[str, measuring.Measurement]) -> str:
       for key, m in medians.items()
   ]
   return format_table(headers, rows)
+
+
+def resized_ratio(medians: Mapping[str, measuring.Measurement]) -> str:
+  """The resized build (`s256`) over the default one (`plain`), against the target.
+
+  Args:
+    medians: contender key to its median measurement.
+
+  Returns:
+    One line, or a note when either was not run.
+  """
+  default, resized = medians.get('plain'), medians.get('s256')
+  if default is None or resized is None:
+    return '(No s256 ratio: add plain,s256 to --contenders.)'
+  generate = (
+      ratio(resized.generate_s, default.generate_s)
+      if default.splits and resized.splits else '-'
+  )
+  return (
+      f's256 / plain (target <= {RESIZED_TARGET}x): wall'
+      f' {ratio(resized.wall_s, default.wall_s)}, CPU {ratio(resized.cpu_s, default.cpu_s)},'
+      f' generate {generate}'
+  )
 
 
 def memory_breakdown(medians: Mapping[str, measuring.Measurement]) -> str:

@@ -15,11 +15,13 @@ from imagenet_custom import tario
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import box_archives
 from imagenet_custom.readers import devkit
+from imagenet_custom.readers.base import file_span
 from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import is_junk
 from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.base import RawFile
 from imagenet_custom.readers.base import Reader
+from imagenet_custom.readers.base import Span
 from imagenet_custom.readers.base import ValMetadata
 
 TRAIN_TAR = 'ILSVRC2012_img_train.tar'
@@ -93,6 +95,13 @@ archives (from image-net.org, ILSVRC2012), not extracted:
     if name not in files:
       files[name] = tario.open_raw(self.root / name)
     return files[name]
+
+  def _span(self, name: str) -> Span | None:
+    """Where an archive is as a local file (see `base.file_span`)."""
+    spans = self._local.__dict__.setdefault('spans', {})
+    if name not in spans:
+      spans[name] = file_span(self.root / name)
+    return spans[name]
 
   def sources(self) -> dict[str, str]:
     found = {
@@ -186,7 +195,13 @@ archives (from image-net.org, ILSVRC2012), not extracted:
       data = read()
       read = functools.partial(_already_read, data)
       head = functools.partial(_head_of, data)
-    return ImageSource(member.name, member_origin, read, head)
+      return ImageSource(member.name, member_origin, read, head)
+    archive_span = self._span(archive)
+    span = (
+        None if archive_span is None
+        else archive_span._replace(offset=start + member.offset)
+    )
+    return ImageSource(member.name, member_origin, read, head, span)
 
   def read_train_class(
       self, wnid: str, names: Collection[str]

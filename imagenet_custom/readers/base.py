@@ -5,7 +5,8 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Collection, Iterator
 import dataclasses
-from typing import ClassVar, NamedTuple
+import os
+from typing import Any, ClassVar, NamedTuple
 
 from etils import epath
 
@@ -34,6 +35,31 @@ class RawFile(NamedTuple):
   data: bytes
 
 
+class Span(NamedTuple):
+  """Where a file's bytes lie in a local regular file (an archive or itself).
+
+  Attributes:
+    path: the local file.
+    offset: the first byte's offset in it.
+  """
+
+  path: str
+  offset: int
+
+
+def file_span(path: Any) -> Span | None:
+  """A whole local file's span, or None for a remote path or a zip entry."""
+  if not isinstance(path, os.PathLike):
+    return None
+  try:
+    local = os.fspath(path)
+  except (TypeError, ValueError, NotImplementedError):
+    return None
+  if not isinstance(local, str) or '://' in local:
+    return None
+  return Span(os.path.abspath(local), 0)
+
+
 class ImageSource(NamedTuple):
   """An image found in the input, read when `read()` is called.
 
@@ -47,12 +73,16 @@ class ImageSource(NamedTuple):
     head: returns the file's first n bytes without reading the rest
       (`head(n)`, thread-safe; for checks that read headers only), or None
       when the layout cannot read part of a file.
+    span: where the bytes `read` returns lie in a local file, for a build
+      that reads them again there instead of copying them (see `spill`);
+      None when they do not lie as they are in a local file.
   """
 
   name: str
   origin: str
   read: Callable[[], bytes]
   head: Callable[[int], bytes] | None = None
+  span: Span | None = None
 
 
 class Listing(NamedTuple):

@@ -44,6 +44,7 @@ from imagenet_custom import metadata
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import devkit
 from imagenet_custom.readers import folders
+from imagenet_custom.readers.base import file_span
 from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import Listing
 from imagenet_custom.readers.directories import list_directory
@@ -228,9 +229,11 @@ def _read(files: list[tuple[str, epath.Path | TarGzTree]]) -> Iterator[ImageSour
   if not files or not isinstance(files[0][1], TarGzTree):
     for name, path in files:
       yield ImageSource(
-          name, str(path), path.read_bytes, functools.partial(read_head, path)
+          name, str(path), path.read_bytes, functools.partial(read_head, path),
+          file_span(path),
       )
     return
+  # Inflated here, so the bytes lie in no file as they are: no span.
   name_of = {path: name for name, path in files}
   for path, data in read_in_order(path for _, path in files):
     yield ImageSource(

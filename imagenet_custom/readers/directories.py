@@ -8,6 +8,7 @@ import functools
 from etils import epath
 
 from imagenet_custom import metadata
+from imagenet_custom.readers.base import file_span
 from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import is_junk
 from imagenet_custom.readers.base import Listing
@@ -68,7 +69,10 @@ def read_folder(
   """
   for name in sorted(names):
     path = directory / name
-    yield ImageSource(name, str(path), path.read_bytes, functools.partial(read_head, path))
+    yield ImageSource(
+        name, str(path), path.read_bytes, functools.partial(read_head, path),
+        file_span(path),
+    )
 
 
 def read_head(path: epath.Path, size: int) -> bytes:

@@ -17,6 +17,7 @@ from imagenet_custom import metadata
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers import box_archives
 from imagenet_custom.readers import devkit
+from imagenet_custom.readers.base import file_span
 from imagenet_custom.readers.base import ImageSource
 from imagenet_custom.readers.base import LabelSource
 from imagenet_custom.readers.base import Listing
@@ -128,7 +129,8 @@ folders (an extracted tree, e.g. torchvision's):
     for name in sorted(names):
       path = files[name][0]
       yield ImageSource(
-          name, str(path), path.read_bytes, functools.partial(read_head, path)
+          name, str(path), path.read_bytes, functools.partial(read_head, path),
+          file_span(path),
       )
 
   def val_annotations(self) -> dict[int, RawFile]:
