@@ -41,7 +41,7 @@ import pathlib
 import shutil
 import sys
 import time
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from etils import epath
 
@@ -49,9 +49,11 @@ from imagenet_custom import checksums
 from imagenet_custom import example_proto
 from imagenet_custom import generate
 from imagenet_custom import metadata
+from imagenet_custom import parallel_build
 from imagenet_custom import readers
 from imagenet_custom import report as report_lib
 from imagenet_custom import selection as selection_lib
+from imagenet_custom import spill
 from imagenet_custom import splits
 from imagenet_custom.errors import InputError
 from imagenet_custom.readers.base import ImageSource
@@ -222,31 +224,50 @@ def _scan_class(
   return listing, found, sample
 
 
-def _measure_rate(sources: list[ImageSource]) -> tuple[float, float, int]:
-  """Makes and serialises the examples of a sample as a build worker does.
+class _Rate(NamedTuple):
+  """What a sample of images measured.
+
+  Attributes:
+    seconds: per image, one thread.
+    example_bytes: mean serialised example.
+    spill_bytes: mean bytes the build spills per image (a few hundred for an
+      image left in the input, the whole example otherwise).
+    measured: images measured (bad ones are left out: the header check
+      reports them).
+  """
+
+  seconds: float
+  example_bytes: float
+  spill_bytes: float
+  measured: int
+
+
+def _measure_rate(sources: list[ImageSource]) -> _Rate:
+  """Makes, serialises and sizes the examples of a sample as a build worker does.
 
   Args:
     sources: the sample.
 
   Returns:
-    Seconds per image (one thread), mean bytes per image, and the images
-    measured (bad ones are left out: the header check reports them).
+    The figures.
   """
   specs = _default_specs()
   start = time.perf_counter()
-  total = measured = 0
+  total = spilled = measured = 0
   for source in sources:
     outcome = generate.make_example(
         source, metadata.wnids()[0], None, True, report_lib.TRAIN_SKIPPED
     )
     if outcome.example is None:
       continue
+    record = parallel_build.spill_record(specs, outcome)
     total += len(example_proto.serialize(specs, outcome.example))
+    spilled += spill.spilled_size(record)
     measured += 1
   elapsed = time.perf_counter() - start
   if not measured:
-    return 0.0, 0.0, 0
-  return elapsed / measured, total / measured, measured
+    return _Rate(0.0, 0.0, 0.0, 0)
+  return _Rate(elapsed / measured, total / measured, spilled / measured, measured)
 
 
 def _default_specs() -> tuple[example_proto.FieldSpec, ...]:
@@ -467,20 +488,22 @@ def run_check(
     result.warnings.append(f'{len(result.unlisted):,} files are unlisted; see above.')
 
   total_images = sum(result.counts.values())
-  seconds_per_image, mean_bytes, measured = _measure_rate(
+  seconds_per_image, mean_bytes, spill_bytes, measured = _measure_rate(
       _spread(train_sample, RATE_SAMPLE // 2) + val_sample
   )
   result.image_bytes = int(mean_bytes * total_images)
   per_example = mean_bytes + RECORD_FRAMING_BYTES
   shards = total_images * per_example
-  largest_split = max(result.counts.values(), default=0) * per_example
+  largest_split = max(result.counts.values(), default=0) * spill_bytes
   needed = shards + largest_split
   out = pathlib.Path(data_dir) if data_dir else _default_data_dir()
   free = shutil.disk_usage(_existing_parent(out)).free
   result.say(
       f'disk at {out}: needs about {_format_bytes(needed)} (shards'
       f' {_format_bytes(shards)}, plus up to {_format_bytes(largest_split)} of'
-      f' temporary shuffle files while the largest split is written);'
+      ' temporary spill files while the largest split is written: images'
+      ' stored unchanged stay in the input, config spill_images copies'
+      ' them);'
       f' free {_format_bytes(free)}'
   )
   if needed > free:

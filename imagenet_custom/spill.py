@@ -88,6 +88,16 @@ class InPlace(NamedTuple):
 Record: TypeAlias = 'bytes | InPlace'
 
 
+def spilled_size(record: Record) -> int:
+  """Bytes a record takes in a spill file."""
+  if isinstance(record, InPlace):
+    return (
+        _HEADER.size + len(record.prefix) + len(record.suffix)
+        + len(record.path.encode('utf-8'))
+    )
+  return _HEADER.size + len(record)
+
+
 def _key_bytes(key: str | bytes) -> bytes:
   """A key as TFDS's `hashing` turns it into bytes (`\\` read as `/`)."""
   if isinstance(key, bytes):

@@ -192,3 +192,23 @@ def test_shard_size_estimate_is_within_5_percent(layout, built):
   )
   estimate = result.image_bytes + check.RECORD_FRAMING_BYTES * sum(result.counts.values())
   assert abs(estimate - written) / written < 0.05, (estimate, written)
+
+
+def _disk_line(result) -> str:
+  (line,) = [line for line in result.lines if line.startswith('disk at ')]
+  return line
+
+
+def test_disk_needed_counts_the_spill_of_images_left_in_the_input(tmp_path):
+  # Images stored unchanged stay in the input: the spill is a few hundred
+  # bytes an image, against ~2 KB an example for the dummy images.
+  result = check.run_check(DUMMY / 'archives', tmp_path)
+  line = _disk_line(result)
+  assert 'temporary spill files' in line and 'spill_images' in line
+  units = {'bytes': 1, 'KB': 1e3, 'MB': 1e6, 'GB': 1e9, 'TB': 1e12}
+
+  def size_after(marker: str) -> float:
+    value, unit = line.split(marker)[1].split()[:2]
+    return float(value.replace(',', '')) * units[unit.rstrip(',)')]
+
+  assert 0 < size_after('plus up to ') < 0.2 * size_after('(shards ')
