@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 import functools
+import os
 import threading
 from typing import Any, BinaryIO, NamedTuple
 
@@ -216,9 +217,25 @@ archives (from image-net.org, ILSVRC2012), not extracted:
     start = self._outer_index()[wnid].offset
     origin = self.class_origin(wnid)
     wanted = names if isinstance(names, (set, frozenset)) else frozenset(names)
-    for member in members:
-      if member.name in wanted:
-        yield self._source(TRAIN_TAR, member, start, origin)
+    chosen = [member for member in members if member.name in wanted]
+    self._will_need(TRAIN_TAR, start, chosen)
+    for member in chosen:
+      yield self._source(TRAIN_TAR, member, start, origin)
+
+  def _will_need(self, archive: str, start: int, members: list[_Member]) -> None:
+    """Asks the OS to read the members' stretch of the archive ahead, at once.
+
+    The images are then read one by one, by several threads, from memory:
+    one large read ahead of them keeps a cold disk streaming at full speed.
+    """
+    fileobj = self._file(archive)
+    if not members or not hasattr(os, 'posix_fadvise') or not tario.supports_pread(fileobj):
+      return
+    first, last = members[0], members[-1]
+    os.posix_fadvise(
+        fileobj.fileno(), start + first.offset,
+        last.offset + last.size - first.offset, os.POSIX_FADV_WILLNEED,
+    )
 
   def train_annotations(self, wnid: str) -> dict[str, RawFile]:
     return box_archives.train_annotations(self.root, wnid)
@@ -238,9 +255,10 @@ archives (from image-net.org, ILSVRC2012), not extracted:
 
   def read_val(self, names: Collection[str]) -> Iterator[ImageSource]:
     wanted = names if isinstance(names, (set, frozenset)) else frozenset(names)
-    for member in self._val_index():
-      if member.name in wanted:
-        yield self._source(VAL_TAR, member, 0, VAL_TAR)
+    chosen = [member for member in self._val_index() if member.name in wanted]
+    self._will_need(VAL_TAR, 0, chosen)
+    for member in chosen:
+      yield self._source(VAL_TAR, member, 0, VAL_TAR)
 
   def val_annotations(self) -> dict[int, RawFile]:
     return box_archives.val_annotations(self.root)
