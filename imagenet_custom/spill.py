@@ -380,7 +380,8 @@ class SpillIndex:
   def add(self, spilled: Spilled) -> None:
     """Takes one spilled example."""
     bucket = bucket_of(spilled.hkey)
-    self._files[bucket][spilled.path] = spilled.end
+    files = self._files[bucket]
+    files[spilled.path] = max(files.get(spilled.path, 0), spilled.end)
     self._lengths[bucket] += 1
     self.count += 1
     self.size += spilled.size
