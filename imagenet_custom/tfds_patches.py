@@ -294,67 +294,76 @@ def field_specs(
   return tuple(specs)
 
 
-class _SpillAwareShuffler(shuffle.Shuffler):
-  """TFDS's shuffler, which also takes examples spilled by the build workers.
+def _spill_aware(base: type) -> type:
+  """TFDS's shuffler class extended to take spilled examples.
 
-  A `spill.Spilled` passed to `add` is recorded in a `spill.SpillIndex`
-  (nothing is copied); iterating reads them back from the spill files,
-  ordered by hashed key as TFDS's own buckets would be, with TFDS's duplicate
-  check. Other data goes through TFDS's shuffler unchanged. One split's
-  examples are either all spilled or none.
+  Made when the patch is applied, after `check_compatible()`, so that a TFDS
+  without `shuffle.Shuffler` fails with the patch's error, not at import.
   """
 
-  def __init__(self, *args: Any, **kwargs: Any):
-    super().__init__(*args, **kwargs)
-    self._spilled = spill.SpillIndex()
+  class _SpillAwareShuffler(base):
+    """TFDS's shuffler, which also takes examples spilled by the build workers.
 
-  def add(self, key: Any, data: Any) -> Any:
-    if not isinstance(data, spill.Spilled):
-      if self._spilled.count:
+    A `spill.Spilled` passed to `add` is recorded in a `spill.SpillIndex`
+    (nothing is copied); iterating reads them back from the spill files,
+    ordered by hashed key as TFDS's own buckets would be, with TFDS's duplicate
+    check. Other data goes through TFDS's shuffler unchanged. One split's
+    examples are either all spilled or none.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+      super().__init__(*args, **kwargs)
+      self._spilled = spill.SpillIndex()
+
+    def add(self, key: Any, data: Any) -> Any:
+      if not isinstance(data, spill.Spilled):
+        if self._spilled.count:
+          raise AssertionError(
+              'imagenet_custom: a split mixed spilled and in-memory examples.'
+          )
+        return super().add(key, data)
+      if self._read_only:
+        raise AssertionError('add() cannot be called after __iter__.')
+      if self._disable_shuffling or self._ignore_duplicates:
+        raise AssertionError(
+            'imagenet_custom: spilled examples need TFDS to shuffle and to'
+            ' report duplicated keys (disable_shuffling and ignore_duplicates'
+            ' are off in this builder).'
+        )
+      if self._num_examples != self._spilled.count:
         raise AssertionError(
             'imagenet_custom: a split mixed spilled and in-memory examples.'
         )
-      return super().add(key, data)
-    if self._read_only:
-      raise AssertionError('add() cannot be called after __iter__.')
-    if self._disable_shuffling or self._ignore_duplicates:
-      raise AssertionError(
-          'imagenet_custom: spilled examples need TFDS to shuffle and to'
-          ' report duplicated keys (disable_shuffling and ignore_duplicates'
-          ' are off in this builder).'
-      )
-    if self._num_examples != self._spilled.count:
-      raise AssertionError(
-          'imagenet_custom: a split mixed spilled and in-memory examples.'
-      )
-    if self._hasher.hash_key(key) != data.hkey:
-      raise TfdsIncompatibleError(
-          SPILLED_SHUFFLE,
-          'the shuffler hashing keys as md5(split name + key), which it no'
-          f' longer does (key {key!r})',
-      )
-    self._spilled.add(data)
-    self._total_bytes += data.size
-    self._num_examples += 1
-    return None
+      if self._hasher.hash_key(key) != data.hkey:
+        raise TfdsIncompatibleError(
+            SPILLED_SHUFFLE,
+            'the shuffler hashing keys as md5(split name + key), which it no'
+            f' longer does (key {key!r})',
+        )
+      self._spilled.add(data)
+      self._total_bytes += data.size
+      self._num_examples += 1
+      return None
 
-  @property
-  def bucket_lengths(self) -> list[int]:
-    if self._spilled.count:
-      return self._spilled.bucket_lengths
-    return list(super().bucket_lengths)
+    @property
+    def bucket_lengths(self) -> list[int]:
+      if self._spilled.count:
+        return self._spilled.bucket_lengths
+      return list(super().bucket_lengths)
 
-  def __iter__(self) -> Iterator[Any]:
-    if not self._spilled.count:
-      yield from super().__iter__()
-      return
-    self._read_only = True
-    previous_hkey, previous_data = None, None
-    for hkey, data in self._spilled.sorted_records():
-      if hkey == previous_hkey:
-        raise shuffle.DuplicatedKeysError(data, previous_data)
-      yield hkey, data
-      previous_hkey, previous_data = hkey, data
+    def __iter__(self) -> Iterator[Any]:
+      if not self._spilled.count:
+        yield from super().__iter__()
+        return
+      self._read_only = True
+      previous_hkey, previous_data = None, None
+      for hkey, data in self._spilled.sorted_records():
+        if hkey == previous_hkey:
+          raise shuffle.DuplicatedKeysError(data, previous_data)
+        yield hkey, data
+        previous_hkey, previous_data = hkey, data
+
+  return _SpillAwareShuffler
 
 
 @contextlib.contextmanager
@@ -381,7 +390,7 @@ def spilled_shuffle(directory: str) -> Iterator[str]:
     spill_dir = os.path.join(directory, 'spill')
     os.makedirs(spill_dir, exist_ok=True)
   original = shuffle.Shuffler
-  shuffle.Shuffler = _SpillAwareShuffler
+  shuffle.Shuffler = _spill_aware(original)
   try:
     yield spill_dir
   finally:

@@ -274,3 +274,15 @@ def test_a_writer_not_making_shuffle_shuffler_names_the_spill_patch(monkeypatch)
     tfds_patches.check_compatible()
   _assert_names_patch_and_version(raised.value, tfds_patches.SPILLED_SHUFFLE)
   assert 'shuffle.Shuffler(...)' in str(raised.value)
+
+
+def test_a_tfds_without_the_shuffler_fails_with_the_patch_error_not_at_import(monkeypatch):
+  import importlib  # pylint: disable=g-import-not-at-top
+
+  monkeypatch.delattr(shuffle, 'Shuffler')
+  importlib.reload(tfds_patches)  # The module imports without it.
+  with pytest.raises(tfds_patches.TfdsIncompatibleError) as raised:
+    tfds_patches.check_compatible()
+  _assert_names_patch_and_version(raised.value, tfds_patches.SPILLED_SHUFFLE)
+  monkeypatch.undo()
+  importlib.reload(tfds_patches)
