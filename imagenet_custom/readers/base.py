@@ -60,6 +60,55 @@ def file_span(path: Any) -> Span | None:
   return Span(os.path.abspath(local), 0)
 
 
+class ArchivePath:
+  """A file or folder inside an archive, as a read-only, picklable path.
+
+  What the archive trees (`zip_tree.ZipTree`, `tar_gz_tree.TarGzTree`)
+  share: the path arithmetic and identity; each adds the reading.
+
+  Attributes:
+    archive: the archive's path.
+    inner: the path inside it, `/`-separated, '' for the top.
+  """
+
+  def __init__(self, archive: epath.PathLike, inner: str = ''):
+    self.archive = str(archive)
+    self.inner = inner.strip('/')
+
+  def _at(self, inner: str) -> Any:
+    """The same kind of path, in the same archive, at `inner`."""
+    return type(self)(self.archive, inner)
+
+  def __truediv__(self, part: str) -> Any:
+    return self._at(f'{self.inner}/{part}' if self.inner else str(part))
+
+  def __str__(self) -> str:
+    return f'{self.archive}:{self.inner}' if self.inner else self.archive
+
+  def __repr__(self) -> str:
+    return f'{type(self).__name__}({self.archive!r}, {self.inner!r})'
+
+  def __eq__(self, other: object) -> bool:
+    return type(other) is type(self) and (
+        (self.archive, self.inner) == (other.archive, other.inner)
+    )
+
+  def __hash__(self) -> int:
+    return hash((self.archive, self.inner))
+
+  @property
+  def name(self) -> str:
+    """The last part of the path ('' for the top)."""
+    return self.inner.rsplit('/', 1)[-1]
+
+  def read_bytes(self) -> bytes:
+    raise NotImplementedError
+
+  def read_text(self, encoding: str = 'utf-8') -> str:
+    """The file's text."""
+    return self.read_bytes().decode(encoding)
+
+
 class ImageSource(NamedTuple):
   """An image found in the input, read when `read()` is called.
 

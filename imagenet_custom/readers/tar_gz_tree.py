@@ -23,9 +23,10 @@ from etils import epath
 
 from imagenet_custom import tar_gz
 from imagenet_custom.errors import InputError
+from imagenet_custom.readers.base import ArchivePath
 
 
-class TarGzTree:
+class TarGzTree(ArchivePath):
   """A file or folder inside a `.tar.gz`: a read-only, picklable path.
 
   Attributes:
@@ -37,33 +38,11 @@ class TarGzTree:
   def __init__(
       self, archive: epath.PathLike, inner: str = '', index_dir: epath.PathLike | None = None
   ):
-    self.archive = str(archive)
-    self.inner = inner.strip('/')
+    super().__init__(archive, inner)
     self.index_dir = None if index_dir is None else str(index_dir)
 
-  def __truediv__(self, part: str) -> TarGzTree:
-    inner = f'{self.inner}/{part}' if self.inner else str(part)
+  def _at(self, inner: str) -> TarGzTree:
     return TarGzTree(self.archive, inner, self.index_dir)
-
-  def __str__(self) -> str:
-    return f'{self.archive}:{self.inner}' if self.inner else self.archive
-
-  def __repr__(self) -> str:
-    return f'TarGzTree({self.archive!r}, {self.inner!r})'
-
-  def __eq__(self, other: object) -> bool:
-    return (
-        isinstance(other, TarGzTree)
-        and (self.archive, self.inner) == (other.archive, other.inner)
-    )
-
-  def __hash__(self) -> int:
-    return hash((self.archive, self.inner))
-
-  @property
-  def name(self) -> str:
-    """The last part of the path ('' for the top)."""
-    return self.inner.rsplit('/', 1)[-1]
 
   def index(self) -> tar_gz.TarGzIndex:
     """The archive's index (built on first use in this process)."""
@@ -106,10 +85,6 @@ class TarGzTree:
   def read_bytes(self) -> bytes:
     """The file's bytes (inflated from the access point before it)."""
     return next(read_in_order([self]))[1]
-
-  def read_text(self, encoding: str = 'utf-8') -> str:
-    """The file's text."""
-    return self.read_bytes().decode(encoding)
 
   def size(self) -> int:
     """The file's size in bytes."""

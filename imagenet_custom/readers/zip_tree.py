@@ -25,10 +25,9 @@ import threading
 from typing import IO
 import zipfile
 
-from etils import epath
-
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
+from imagenet_custom.readers.base import ArchivePath
 
 # Compression methods `zipfile` inflates without extra packages.
 _SUPPORTED_METHODS = {zipfile.ZIP_STORED: 'stored', zipfile.ZIP_DEFLATED: 'deflated'}
@@ -129,41 +128,13 @@ def index_of(path: str) -> _Index:
     return found
 
 
-class ZipTree:
+class ZipTree(ArchivePath):
   """A file or folder inside a zip file: a read-only, picklable path.
 
   Attributes:
     archive: the zip file's path.
     inner: the path inside it, `/`-separated, '' for the top.
   """
-
-  def __init__(self, archive: epath.PathLike, inner: str = ''):
-    self.archive = str(archive)
-    self.inner = inner.strip('/')
-
-  def __truediv__(self, part: str) -> ZipTree:
-    inner = f'{self.inner}/{part}' if self.inner else str(part)
-    return ZipTree(self.archive, inner)
-
-  def __str__(self) -> str:
-    return f'{self.archive}:{self.inner}' if self.inner else self.archive
-
-  def __repr__(self) -> str:
-    return f'ZipTree({self.archive!r}, {self.inner!r})'
-
-  def __eq__(self, other: object) -> bool:
-    return (
-        isinstance(other, ZipTree)
-        and (self.archive, self.inner) == (other.archive, other.inner)
-    )
-
-  def __hash__(self) -> int:
-    return hash((self.archive, self.inner))
-
-  @property
-  def name(self) -> str:
-    """The last part of the path ('' for the top)."""
-    return self.inner.rsplit('/', 1)[-1]
 
   def _index(self) -> _Index:
     return index_of(self.archive)
@@ -221,10 +192,6 @@ class ZipTree:
     if info is None:
       raise InputError(f'{self}: no such file in the zip file.')
     return index.archive.open(info)
-
-  def read_text(self, encoding: str = 'utf-8') -> str:
-    """The entry's text."""
-    return self.read_bytes().decode(encoding)
 
   def size(self) -> int:
     """The entry's uncompressed size in bytes."""
