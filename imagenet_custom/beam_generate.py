@@ -39,13 +39,17 @@ class BeamTally:
 def _class_examples(
     wnid: str, plan: generate.Plan, split: str
 ) -> Iterator[tuple[str, generate.Example]]:
-  return generate.class_examples(plan, wnid, split, BeamTally())
+  return generate.keyed_examples(
+      generate.class_outcomes(plan, wnid, split, BeamTally())
+  )
 
 
 def _val_examples(
     names: list[str], plan: generate.Plan, split: str
 ) -> Iterator[tuple[str, generate.Example]]:
-  return generate.val_examples(plan, names, split, BeamTally())
+  return generate.keyed_examples(
+      generate.val_outcomes(plan, names, split, BeamTally())
+  )
 
 
 def split_transform(plan: generate.Plan, split: str) -> beam.PTransform:

@@ -300,16 +300,9 @@ def tally_outcome(outcome: Outcome, split: str, tally: report_lib.Tally) -> None
     tally.add(report_lib.WRITTEN_PREFIX + split)
 
 
-def class_examples(
-    plan: Plan,
-    wnid: str,
-    split: str,
-    tally: report_lib.Tally,
-    pool: concurrent.futures.Executor | None = None,
-    window: int = 64,
-) -> Iterator[tuple[str, Example]]:
-  """`(key, example)` of `class_outcomes` (same arguments)."""
-  for outcome in class_outcomes(plan, wnid, split, tally, pool, window):
+def keyed_examples(outcomes: Iterable[Outcome]) -> Iterator[tuple[str, Example]]:
+  """`(key, example)` of outcomes of images written (`class_outcomes`, `val_outcomes`)."""
+  for outcome in outcomes:
     assert outcome.example is not None
     yield outcome.key, outcome.example
 
@@ -386,20 +379,6 @@ def _class_image_example(
       plan.options.resize,
       plan.extra_fields(source.name),
   )
-
-
-def val_examples(
-    plan: Plan,
-    names: list[str],
-    split: str,
-    tally: report_lib.Tally,
-    pool: concurrent.futures.Executor | None = None,
-    window: int = 64,
-) -> Iterator[tuple[str, Example]]:
-  """`(key, example)` of `val_outcomes` (same arguments)."""
-  for outcome in val_outcomes(plan, names, split, tally, pool, window):
-    assert outcome.example is not None
-    yield outcome.key, outcome.example
 
 
 def val_outcomes(

@@ -321,10 +321,10 @@ def test_class_examples_split_by_hash_and_read_only_their_images():
   names = list(reader.train[TENCH])
   expected_validation = splits.select_validation(names, 0.3, 's')
   report = report_lib.BuildReport()
-  train = dict(generate.class_examples(plan, TENCH, 'train', report))
+  train = dict(generate.keyed_examples(generate.class_outcomes(plan, TENCH, 'train', report)))
   assert reader.read == [n for n in names if n not in expected_validation]
   reader.read.clear()
-  validation = dict(generate.class_examples(plan, TENCH, 'validation', report))
+  validation = dict(generate.keyed_examples(generate.class_outcomes(plan, TENCH, 'validation', report)))
   assert reader.read == [n for n in names if n in expected_validation]
   assert set(validation) == expected_validation and len(validation) == 3
   assert set(train) | set(validation) == set(names)
@@ -344,7 +344,7 @@ def test_class_examples_skip_bad_images_when_asked():
       reader, generate.Options(0.0, 's', skip_bad_files=True), report_lib.BuildReport()
   )
   report = report_lib.BuildReport()
-  written = dict(generate.class_examples(plan, TENCH, 'train', report))
+  written = dict(generate.keyed_examples(generate.class_outcomes(plan, TENCH, 'train', report)))
   assert sorted(written) == [f'{TENCH}_{i}.JPEG' for i in (1, 3, 4)]
   assert report.counts[report_lib.TRAIN_SKIPPED] == 1
   assert report.skipped[0].startswith(f'fake/{TENCH}/{TENCH}_2.JPEG: ')
