@@ -38,7 +38,7 @@ CONTENDERS: dict[str, str | None] = {
     'fnapi_2proc': (
         'runner=FnApiRunner,direct_num_workers=2,direct_running_mode=multi_processing'
     ),
-    'dask_2proc': 'runner=imagenet_custom.beam_patches.DaskRunner',
+    'dask_2proc': 'runner=imagenet_custom.build.beam_patches.DaskRunner',
 }
 POLL_SECONDS = 0.5
 

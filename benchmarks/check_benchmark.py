@@ -188,7 +188,7 @@ def ensure_layout(out: pathlib.Path, scale: Scale) -> pathlib.Path:
 def check_command(manual_dir: pathlib.Path, data_dir: pathlib.Path) -> list[str]:
   """The pre-flight check's command line."""
   return [
-      sys.executable, '-m', 'imagenet_custom.check',
+      sys.executable, '-m', 'imagenet_custom.tools.check',
       f'--manual_dir={manual_dir}', f'--data_dir={data_dir}',
   ]
 
@@ -216,7 +216,7 @@ def profile_check(manual_dir: pathlib.Path, data_dir: pathlib.Path, path: pathli
   Returns:
     The top of the profile, by cumulative time.
   """
-  from imagenet_custom import check  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.tools import check  # pylint: disable=g-import-not-at-top
 
   profiler = cProfile.Profile()
   profiler.runcall(check.run_check, manual_dir, data_dir)

@@ -42,8 +42,8 @@ if __name__ == '__main__':
   sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from benchmarks.build import page_cache  # pylint: disable=g-import-not-at-top
-from imagenet_custom import tar_gz  # pylint: disable=g-import-not-at-top
-from imagenet_custom.readers import blurred  # pylint: disable=g-import-not-at-top
+from imagenet_custom.archives import tar_gz  # pylint: disable=g-import-not-at-top
+from imagenet_custom.layouts import blurred  # pylint: disable=g-import-not-at-top
 from imagenet_custom.testing import blurred as blurred_data  # pylint: disable=g-import-not-at-top
 from imagenet_custom.testing import fake_imagenet  # pylint: disable=g-import-not-at-top
 from imagenet_custom.testing import names  # pylint: disable=g-import-not-at-top

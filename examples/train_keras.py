@@ -33,6 +33,7 @@ if str(PROJECT_DIR) not in sys.path:
   sys.path.insert(0, str(PROJECT_DIR))
 
 from imagenet_custom import pipeline
+
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 NUM_CLASSES = 1000

@@ -11,22 +11,22 @@ from typing import Any, ClassVar
 from absl import logging
 import tensorflow_datasets as tfds
 
-from imagenet_custom import checksums
-from imagenet_custom import generate
-from imagenet_custom import images
-from imagenet_custom import labels
-from imagenet_custom import metadata
-from imagenet_custom import parallel_build
-from imagenet_custom import progress as progress_lib
-from imagenet_custom import readers
-from imagenet_custom import real_labels as real_labels_lib
-from imagenet_custom import report as report_lib
-from imagenet_custom import selection as selection_lib
-from imagenet_custom import spill
-from imagenet_custom import splits
-from imagenet_custom import tfds_patches
-from imagenet_custom import workers
+from imagenet_custom import layouts
+from imagenet_custom.build import generate
+from imagenet_custom.build import parallel_build
+from imagenet_custom.build import progress as progress_lib
+from imagenet_custom.build import report as report_lib
+from imagenet_custom.build import spill
+from imagenet_custom.build import workers
 from imagenet_custom.errors import InputError
+from imagenet_custom.ilsvrc import checksums
+from imagenet_custom.ilsvrc import images
+from imagenet_custom.ilsvrc import metadata
+from imagenet_custom.ilsvrc import real_labels as real_labels_lib
+from imagenet_custom.ilsvrc import selection as selection_lib
+from imagenet_custom.ilsvrc import splits
+from imagenet_custom.tfds_glue import tfds_patches
+from imagenet_custom.tools import labels
 
 # The config's defaults are generation's (`generate.Options`).
 _DEFAULTS = generate.Options()
@@ -45,7 +45,7 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
     verify_checksums: compute the official archives' SHA-256 during the
       build (one extra sequential read of each, in a background thread) and
       fail the build on a mismatch (plain builds only).
-    layout: `auto`, or a layout name from `readers.LAYOUTS` (`archives`,
+    layout: `auto`, or a layout name from `layouts.LAYOUTS` (`archives`,
       `kaggle`, `folders`, ...).
     num_workers: worker processes for per-image work (reading, checking,
       re-encoding, boxes, serialising); 0 means one per core.
@@ -134,7 +134,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           shorter_side=256,
       ),
   ]
-  MANUAL_DOWNLOAD_INSTRUCTIONS = readers.LAYOUT_HELP
+  MANUAL_DOWNLOAD_INSTRUCTIONS = layouts.LAYOUT_HELP
 
   _use_beam = False
   _plan: generate.Plan | None = None
@@ -232,7 +232,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       )
     # What a reader computes once and every worker reuses (the index of a
     # compressed archive) is kept with TFDS's downloads.
-    reader = readers.find_reader(
+    reader = layouts.find_reader(
         dl_manager.manual_dir, config.layout,
         cache_dir=dl_manager.download_dir / 'imagenet_custom',
     )
@@ -277,7 +277,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         for split in self._nonempty_splits(self._plan)
     }
 
-  def _note_missing_images(self, reader: readers.Reader) -> None:
+  def _note_missing_images(self, reader: layouts.Reader) -> None:
     """Counts the images the layout's reference lists name but the input lacks."""
     assert self._report is not None
     missing = reader.missing_images()
@@ -340,7 +340,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   def _generate_examples(self, plan: generate.Plan, split: str) -> Any:
     """Yields `(file name, example)`, or a Beam transform when building with Beam."""
     if self._use_beam:
-      from imagenet_custom import beam_generate  # pylint: disable=g-import-not-at-top
+      from imagenet_custom.build import beam_generate  # pylint: disable=g-import-not-at-top
 
       return beam_generate.split_transform(plan, split)
     return self._plain_examples(plan, split)
@@ -356,7 +356,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""
-    from imagenet_custom import beam_generate  # pylint: disable=g-import-not-at-top
+    from imagenet_custom.build import beam_generate  # pylint: disable=g-import-not-at-top
 
     assert self._report is not None
     beam_generate.add_metrics(pipeline_result, self._report)

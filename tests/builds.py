@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import tensorflow_datasets as tfds
 
 import imagenet_custom
-from imagenet_custom import metadata
+from imagenet_custom.ilsvrc import metadata
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DUMMY = REPO / 'dummy_data'

@@ -1,4 +1,4 @@
-"""Tests for imagenet_custom.annotations: safe XML and box normalisation."""
+"""Tests for imagenet_custom.ilsvrc.annotations: safe XML and box normalisation."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from imagenet_custom import annotations as annotations_lib
 from imagenet_custom.errors import BadFileError
+from imagenet_custom.ilsvrc import annotations as annotations_lib
 
 REAL_XML = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'imagenet-meta' / 'xml'
 
@@ -133,7 +133,7 @@ def test_billion_laughs_is_refused_with_bounded_memory():
   # expanded, the payload would be 3 GB.
   code = (
       'import resource, sys\n'
-      'from imagenet_custom import annotations as annotations_lib\n'
+      'from imagenet_custom.ilsvrc import annotations as annotations_lib\n'
       'before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n'
       'try:\n'
       '  annotations_lib.parse_annotation(sys.stdin.buffer.read(), "lol.xml")\n'

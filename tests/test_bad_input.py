@@ -11,10 +11,10 @@ from unittest import mock
 
 import pytest
 
-from imagenet_custom import checksums
-from imagenet_custom import report as report_lib
+from imagenet_custom.build import report as report_lib
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
+from imagenet_custom.ilsvrc import checksums
 
 from builds import build
 from builds import DUMMY

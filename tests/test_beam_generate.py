@@ -1,4 +1,4 @@
-"""Tests for `imagenet_custom.beam_generate`: generation as Beam transforms."""
+"""Tests for `imagenet_custom.build.beam_generate`: generation as Beam transforms."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that
 from apache_beam.testing.util import equal_to
 
-from imagenet_custom import beam_generate
-from imagenet_custom import generate
-from imagenet_custom import readers
-from imagenet_custom import report as report_lib
+from imagenet_custom import layouts
+from imagenet_custom.build import beam_generate
+from imagenet_custom.build import generate
+from imagenet_custom.build import report as report_lib
 
 from builds import build
 from builds import DUMMY
@@ -43,7 +43,7 @@ def test_worker_counts_and_skips_reach_the_driver_report():
 
 
 def test_each_split_yields_its_examples():
-  reader = readers.find_reader(DUMMY / 'archives')
+  reader = layouts.find_reader(DUMMY / 'archives')
   plan = generate.make_plan(reader, generate.Options(), report_lib.BuildReport())
   with beam.Pipeline(runner='DirectRunner') as pipeline:
     validation = pipeline | 'validation' >> beam_generate.split_transform(plan, 'validation')

@@ -1,6 +1,6 @@
 """Beam engines beyond the DirectRunner build the same dataset as the plain build.
 
-Dask: `imagenet_custom.beam_patches.DaskRunner` on a local `dask.distributed`
+Dask: `imagenet_custom.build.beam_patches.DaskRunner` on a local `dask.distributed`
 cluster (worker processes). FnApiRunner: Beam's portable engine with two SDK
 worker processes (`direct_running_mode=multi_processing`).
 """
@@ -18,7 +18,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 import imagenet_custom
-from imagenet_custom import beam_patches
+from imagenet_custom.build import beam_patches
 
 from builds import build
 from builds import DUMMY
@@ -64,7 +64,7 @@ def dask_cluster() -> Iterator[str]:
 def runners(dask_cluster) -> dict[str, list[str]]:
   return {
       'dask': [
-          '--runner=imagenet_custom.beam_patches.DaskRunner',
+          '--runner=imagenet_custom.build.beam_patches.DaskRunner',
           f'--dask_client_address={dask_cluster}',
       ],
       'fnapi_multiprocess': FNAPI_MULTIPROCESS,

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from imagenet_custom import check
-from imagenet_custom.readers.archives import ArchiveReader
+from imagenet_custom.layouts.official_archives import ArchiveReader
 from imagenet_custom.testing import blurred as blurred_data
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
+from imagenet_custom.tools import check
 
 from builds import DUMMY
 from builds import LAYOUTS
@@ -166,14 +166,14 @@ def test_kaggle_zip_is_checked_in_place(tmp_path):
 def test_command_line_exit_codes(tmp_path):
   env = dict(os.environ, PYTHONPATH=str(REPO))
   good = subprocess.run(
-      [sys.executable, '-m', 'imagenet_custom.check', f'--manual_dir={DUMMY / "folders"}',
+      [sys.executable, '-m', 'imagenet_custom.tools.check', f'--manual_dir={DUMMY / "folders"}',
        f'--data_dir={tmp_path / "out"}'],
       capture_output=True, text=True, env=env, check=False,
   )
   assert good.returncode == 0, good.stderr
   assert 'result: a build would start (exit status 0)' in good.stdout
   bad = subprocess.run(
-      [sys.executable, '-m', 'imagenet_custom.check', f'--manual_dir={tmp_path}'],
+      [sys.executable, '-m', 'imagenet_custom.tools.check', f'--manual_dir={tmp_path}'],
       capture_output=True, text=True, env=env, check=False,
   )
   assert bad.returncode == 1

@@ -6,8 +6,8 @@ import re
 import tarfile
 
 from benchmarks import check_benchmark
-from imagenet_custom import check
 from imagenet_custom.testing import names
+from imagenet_custom.tools import check
 
 SMALL = check_benchmark.Scale(classes=4, train_images=30, val_images=20, seed=1)
 

@@ -7,8 +7,8 @@ import hashlib
 from etils import epath
 import pytest
 
-from imagenet_custom import checksums
 from imagenet_custom.errors import InputError
+from imagenet_custom.ilsvrc import checksums
 
 
 def test_checksums_tsv_lists_the_official_archives():

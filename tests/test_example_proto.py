@@ -11,9 +11,9 @@ import tensorflow_datasets as tfds
 from tensorflow_datasets.core import example_serializer
 
 import imagenet_custom
-from imagenet_custom import example_proto
-from imagenet_custom import metadata
-from imagenet_custom import tfds_patches
+from imagenet_custom.build import example_proto
+from imagenet_custom.ilsvrc import metadata
+from imagenet_custom.tfds_glue import tfds_patches
 
 
 def _jpeg(size: tuple[int, int], mode: str = 'RGB') -> bytes:

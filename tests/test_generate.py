@@ -1,4 +1,4 @@
-"""Tests for imagenet_custom.generate: the plan, examples and split selection."""
+"""Tests for imagenet_custom.build.generate: the plan, examples and split selection."""
 
 from __future__ import annotations
 
@@ -7,33 +7,34 @@ from collections.abc import Collection, Iterator
 import dataclasses
 import io
 import pathlib
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
 import pytest
 
 import imagenet_custom
-from imagenet_custom import generate
-from imagenet_custom import images
-from imagenet_custom import metadata
-from imagenet_custom import readers
-from imagenet_custom import report as report_lib
-from imagenet_custom import splits
+from imagenet_custom import layouts
+from imagenet_custom.archives.base import RawFile
+from imagenet_custom.archives.base import Span
+from imagenet_custom.build import generate
+from imagenet_custom.build import report as report_lib
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
-from imagenet_custom.readers.base import ImageSource
-from imagenet_custom.readers.base import LabelSource
-from imagenet_custom.readers.base import Listing
-from imagenet_custom.readers.base import RawFile
-from imagenet_custom.readers.base import Reader
-from imagenet_custom.readers.base import Span
-from imagenet_custom.readers.base import ValMetadata
+from imagenet_custom.ilsvrc import annotations as annotations_lib
+from imagenet_custom.ilsvrc import images
+from imagenet_custom.ilsvrc import metadata
+from imagenet_custom.ilsvrc import splits
+from imagenet_custom.ilsvrc.val_labels import LabelSource
+from imagenet_custom.ilsvrc.val_labels import ValMetadata
+from imagenet_custom.layouts.base import ImageSource
+from imagenet_custom.layouts.base import Listing
+from imagenet_custom.layouts.base import Reader
 
 from builds import DUMMY
 from builds import LAYOUTS
 
-PACKAGE = pathlib.Path(generate.__file__).parent
+PACKAGE = pathlib.Path(generate.__file__).parents[1]
 TENCH = 'n01440764'
 GOLDFISH = 'n01443537'
 
@@ -208,7 +209,7 @@ def test_make_plan_checks_val_labels_against_the_xml_names():
 @pytest.mark.parametrize('layout', LAYOUTS)
 def test_make_plan_on_the_dummy_data(layout, manifest):
   report = report_lib.BuildReport()
-  plan = generate.make_plan(readers.find_reader(DUMMY / layout), generate.Options(), report)
+  plan = generate.make_plan(layouts.find_reader(DUMMY / layout), generate.Options(), report)
   val_images = [i for i in manifest['images'] if i['val_index'] is not None]
   assert plan.val_labels == {i['val_index']: i['wnid'] for i in val_images}
   assert plan.blacklist == {i['val_index'] for i in val_images if i['blacklisted']}
@@ -398,8 +399,8 @@ def _package_imports(module: str) -> set[str]:
 @pytest.mark.parametrize(
     'module, imported_indirectly',
     [
-        ('imagenet_custom.generate', 'lxml'),  # Through annotations.
-        ('imagenet_custom.readers', 'imagenet_custom.tario'),  # Through archives.
+        ('imagenet_custom.build.generate', 'lxml'),  # Through annotations.
+        ('imagenet_custom.layouts', 'imagenet_custom.archives.tario'),  # Through archives.
     ],
 )
 def test_generation_imports_neither_tensorflow_nor_tfds(module, imported_indirectly):
@@ -411,3 +412,35 @@ def test_generation_imports_neither_tensorflow_nor_tfds(module, imported_indirec
       if name.split('.')[0] in ('tensorflow', 'tensorflow_datasets', 'apache_beam')
   }
   assert not heavy
+
+
+class _ValAnnotations:
+  """Just what `parse_val_annotations` asks of a reader."""
+
+  def __init__(self, raw: dict[int, RawFile]):
+    self._raw = raw
+
+  def val_annotations(self) -> dict[int, RawFile]:
+    return self._raw
+
+
+_GOOD_XML = (
+    b'<annotation><size><width>100</width><height>50</height></size>'
+    b'<object><name>n01440764</name><bndbox><xmin>1</xmin><ymin>2</ymin>'
+    b'<xmax>30</xmax><ymax>40</ymax></bndbox></object></annotation>'
+)
+
+
+def test_val_annotations_are_parsed_and_bad_ones_raise_or_are_skipped():
+  reader = cast(Reader, _ValAnnotations({
+      1: RawFile('ILSVRC2012_val_00000001.xml', 'val/1.xml', _GOOD_XML),
+      2: RawFile('ILSVRC2012_val_00000002.xml', 'val/2.xml', b'<annotation'),
+  }))
+  with pytest.raises(BadFileError, match='val/2.xml'):
+    generate.parse_val_annotations(reader, False, report_lib.BuildReport())
+  report = report_lib.BuildReport()
+  parsed = generate.parse_val_annotations(reader, True, report)
+  assert list(parsed) == [1]
+  assert parsed[1].objects == (annotations_lib.RawBox('n01440764', 1, 2, 30, 40),)
+  assert report.counts[report_lib.ANNOTATIONS_SKIPPED] == 1
+  assert len(report.skipped) == 1 and report.skipped[0].startswith('val/2.xml: ')

@@ -10,9 +10,9 @@ import zlib
 
 import pytest
 
-from imagenet_custom import gzip_index
-from imagenet_custom.gzip_index import AccessPoint
-from imagenet_custom.gzip_index import GzipError
+from imagenet_custom.archives import gzip_index
+from imagenet_custom.archives.gzip_index import AccessPoint
+from imagenet_custom.archives.gzip_index import GzipError
 
 
 def _data(seed: int = 0, parts: int = 120) -> bytes:

@@ -14,7 +14,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_custom
-from imagenet_custom import report as report_lib
+from imagenet_custom.build import report as report_lib
 
 from builds import build
 from builds import DUMMY
@@ -53,7 +53,7 @@ def test_split_and_class_counts(layout, examples):
   stored = examples[layout]
   assert collections.Counter(e.split for e in stored.values()) == EXPECTED_SPLITS
   per_class = collections.Counter(
-      imagenet_custom.metadata.wnids()[e.label]
+      imagenet_custom.ilsvrc.metadata.wnids()[e.label]
       for e in stored.values() if e.split == 'validation'
   )
   assert {w: per_class.get(w, 0) for w in EXPECTED_VALIDATION_PER_CLASS} == (

@@ -1,4 +1,4 @@
-"""Tests for imagenet_custom.images: content checks and re-encoding."""
+"""Tests for imagenet_custom.ilsvrc.images: content checks and re-encoding."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from PIL import ImageCms
 from PIL import JpegImagePlugin
 import pytest
 
-from imagenet_custom import images
 from imagenet_custom.errors import BadFileError
+from imagenet_custom.ilsvrc import images
 
 
 def _encode(mode: str, fmt: str = 'JPEG', size=(48, 32), **kwargs) -> bytes:

@@ -1,4 +1,4 @@
-"""Tests for imagenet_custom.labels: the label map and its CLI."""
+"""Tests for imagenet_custom.tools.labels: the label map and its CLI."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from imagenet_custom import labels
-from imagenet_custom import metadata
+from imagenet_custom.ilsvrc import metadata
+from imagenet_custom.tools import labels
 
 from builds import DUMMY
 from builds import REPO
@@ -25,7 +25,7 @@ needs_real_meta = pytest.mark.skipif(
 
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
   return subprocess.run(
-      [sys.executable, '-m', 'imagenet_custom.labels', *args],
+      [sys.executable, '-m', 'imagenet_custom.tools.labels', *args],
       cwd=REPO, capture_output=True, text=True, timeout=300,
   )
 

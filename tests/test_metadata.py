@@ -1,4 +1,4 @@
-"""Tests for imagenet_custom.metadata: devkit and Kaggle metadata parsers."""
+"""Tests for imagenet_custom.ilsvrc.metadata: devkit and Kaggle metadata parsers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from imagenet_custom import metadata
 from imagenet_custom.errors import InputError
+from imagenet_custom.ilsvrc import metadata
 
 # Real ImageNet metadata, when the workplace's shared folder is beside the repo.
 REAL_META = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'imagenet-meta'

@@ -85,7 +85,10 @@ def test_wheel_holds_the_data_files_and_asks_for_tensorflow(tmp_path):
     names = set(archive.namelist())
     (metadata_name,) = [n for n in names if n.endswith('.dist-info/METADATA')]
     metadata = archive.read(metadata_name).decode()
-  for data_file in ('wnids.txt', 'checksums.tsv', 'CITATIONS.bib', 'imagenet_custom_dataset_builder.py'):
+  for data_file in (
+      'ilsvrc/wnids.txt', 'ilsvrc/class_lists/imagenet100_cmc.txt', 'checksums.tsv',
+      'CITATIONS.bib', 'imagenet_custom_dataset_builder.py',
+  ):
     assert f'imagenet_custom/{data_file}' in names
   assert not any(n.startswith(('tests/', 'dummy_data/', 'scripts/')) for n in names)
   required = re.findall(r'^Requires-Dist: ([A-Za-z0-9_.-]+)', metadata, re.M)

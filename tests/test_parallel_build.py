@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from imagenet_custom import metadata
+from imagenet_custom.ilsvrc import metadata
 
 from builds import build
 from builds import DUMMY
@@ -187,13 +187,13 @@ def test_max_examples_per_split_stops_each_split_early(tmp_path):
 
 
 def test_val_tasks_carry_only_their_own_labels_and_boxes(monkeypatch):
-  from imagenet_custom import generate  # pylint: disable=g-import-not-at-top
-  from imagenet_custom import parallel_build  # pylint: disable=g-import-not-at-top
-  from imagenet_custom import readers  # pylint: disable=g-import-not-at-top
-  from imagenet_custom import report  # pylint: disable=g-import-not-at-top
+  from imagenet_custom import layouts  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.build import generate  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.build import parallel_build  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.build import report  # pylint: disable=g-import-not-at-top
 
   monkeypatch.setattr(parallel_build, 'VAL_TASK_SIZE', 5)
-  reader = readers.find_reader(DUMMY / 'archives')
+  reader = layouts.find_reader(DUMMY / 'archives')
   plan = generate.make_plan(reader, generate.Options(), report.BuildReport())
   tasks = list(parallel_build._tasks(plan, 'test'))  # pylint: disable=protected-access
   names = plan.val_split_names('test')
@@ -216,11 +216,11 @@ def test_an_image_stored_unchanged_is_spilled_in_place_others_whole():
   import numpy as np  # pylint: disable=g-import-not-at-top
 
   import imagenet_custom  # pylint: disable=g-import-not-at-top
-  from imagenet_custom import generate  # pylint: disable=g-import-not-at-top
-  from imagenet_custom import parallel_build  # pylint: disable=g-import-not-at-top
-  from imagenet_custom import spill  # pylint: disable=g-import-not-at-top
-  from imagenet_custom import tfds_patches  # pylint: disable=g-import-not-at-top
-  from imagenet_custom.readers.base import Span  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.build import generate  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.build import parallel_build  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.build import spill  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.layouts.base import Span  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.tfds_glue import tfds_patches  # pylint: disable=g-import-not-at-top
 
   specs = tfds_patches.field_specs(imagenet_custom.Builder(config='default').info.features)
   image = b'\xff\xd8' + bytes(range(256)) * 40 + b'\xff\xd9'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from imagenet_custom import progress
+from imagenet_custom.build import progress
 
 
 def test_durations():

@@ -1,4 +1,4 @@
-"""Tests for `imagenet_custom.readers.archives`: the official tars, read in place."""
+"""Tests for `imagenet_custom.layouts.official_archives`: the official tars, read in place."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import os
 import pickle
 from unittest import mock
 
-from imagenet_custom import readers
-from imagenet_custom import tario
-from imagenet_custom.readers import archives
+from imagenet_custom import layouts
+from imagenet_custom.archives import tario
+from imagenet_custom.layouts import official_archives
 
 from builds import DUMMY
 
@@ -45,7 +45,7 @@ def _count_reads(reader, function) -> int:
 
 
 def test_validation_pass_reads_only_validation_images():
-  reader = readers.find_reader(DUMMY / 'archives')
+  reader = layouts.find_reader(DUMMY / 'archives')
   wnid = 'n01440764'
   listing = reader.list_train_class(wnid)
   wanted = set(listing.names[:2])
@@ -60,11 +60,11 @@ def test_validation_pass_reads_only_validation_images():
   data = sum(len(d) for d in read.values())
   # The wanted images plus tar headers (512 bytes each), nothing else.
   assert data <= count <= data + 512 * (len(listing.names) + len(listing.junk) + 3) * 2
-  assert all(o.startswith(f'{archives.TRAIN_TAR}:{wnid}.tar:') for o in read)
+  assert all(o.startswith(f'{official_archives.TRAIN_TAR}:{wnid}.tar:') for o in read)
 
 
 def test_reader_pickles_without_open_files():
-  reader = readers.find_reader(DUMMY / 'archives')
+  reader = layouts.find_reader(DUMMY / 'archives')
   reader.train_classes()
   clone = pickle.loads(pickle.dumps(reader))
   assert clone.train_classes() == reader.train_classes()
@@ -77,10 +77,10 @@ def test_reader_pickles_without_open_files():
 
 def test_archive_class_reads_without_listing_first():
   wnid = 'n01440764'
-  lister = readers.find_reader(DUMMY / 'archives')
+  lister = layouts.find_reader(DUMMY / 'archives')
   names = lister.list_train_class(wnid).names
   expected = {s.name: s.read() for s in lister.read_train_class(wnid, set(names))}
-  fresh = readers.find_reader(DUMMY / 'archives')
+  fresh = layouts.find_reader(DUMMY / 'archives')
   # Never listed: reading lists the class itself.
   assert {s.name: s.read() for s in fresh.read_train_class(wnid, set(names))} == expected
   # Listed another class in between, and generators interleaved.
@@ -95,7 +95,7 @@ def test_archive_class_reads_without_listing_first():
 
 def test_archive_class_reads_in_another_thread_than_the_listing():
   wnid = 'n01530575'
-  reader = readers.find_reader(DUMMY / 'archives')
+  reader = layouts.find_reader(DUMMY / 'archives')
   names = set(reader.list_train_class(wnid).names)
   with concurrent.futures.ThreadPoolExecutor(1) as pool:
     read = pool.submit(

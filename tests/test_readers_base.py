@@ -1,4 +1,4 @@
-"""Tests for `imagenet_custom.readers.base`: junk names and the Reader contract.
+"""Tests for `imagenet_custom.layouts.base`: junk names and the Reader contract.
 
 The contract tests run every reader of the registry over its dummy layout: the
 same input in three layouts must list and read the same images.
@@ -11,9 +11,9 @@ import pickle
 
 import pytest
 
-from imagenet_custom import readers
-from imagenet_custom.readers.base import is_junk
-from imagenet_custom.readers.base import Reader
+from imagenet_custom import layouts
+from imagenet_custom.archives.base import is_junk
+from imagenet_custom.layouts.base import Reader
 
 from builds import DUMMY
 from builds import LAYOUTS
@@ -30,7 +30,7 @@ def test_junk_names(name, junk):
 
 
 def test_every_registered_reader_names_its_layout_and_help():
-  for reader_type in readers.READERS:
+  for reader_type in layouts.READERS:
     assert issubclass(reader_type, Reader)
     assert reader_type.layout and reader_type.help_text
     assert not getattr(reader_type, '__abstractmethods__', None), reader_type
@@ -38,7 +38,7 @@ def test_every_registered_reader_names_its_layout_and_help():
 
 @pytest.mark.parametrize('layout', LAYOUTS)
 def test_each_reader_lists_the_manifest_train_images(layout, manifest):
-  reader = readers.find_reader(DUMMY / layout)
+  reader = layouts.find_reader(DUMMY / layout)
   assert repr(reader) == f'{type(reader).__name__}({str(DUMMY / layout)!r})'
   per_class = manifest['counts']['train_images_per_class']
   assert sorted(reader.train_classes().names) == sorted(per_class)
@@ -50,7 +50,7 @@ def test_each_reader_lists_the_manifest_train_images(layout, manifest):
 
 @pytest.mark.parametrize('layout', LAYOUTS)
 def test_each_reader_reads_the_manifest_bytes(layout, manifest):
-  reader = pickle.loads(pickle.dumps(readers.find_reader(DUMMY / layout)))
+  reader = pickle.loads(pickle.dumps(layouts.find_reader(DUMMY / layout)))
   digests = {image['file_name']: image['sha256'] for image in manifest['images']}
   read = {}
   for wnid in reader.train_classes().names:
@@ -63,7 +63,7 @@ def test_each_reader_reads_the_manifest_bytes(layout, manifest):
 
 @pytest.mark.parametrize('layout', LAYOUTS)
 def test_each_reader_gives_the_same_val_metadata_and_annotations(layout, manifest):
-  reader = readers.find_reader(DUMMY / layout)
+  reader = layouts.find_reader(DUMMY / layout)
   meta = reader.val_metadata()
   expected = {
       image['val_index']: image['wnid']

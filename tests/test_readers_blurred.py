@@ -10,12 +10,12 @@ import shutil
 import pytest
 import tensorflow_datasets as tfds
 
-from imagenet_custom import metadata
-from imagenet_custom import readers
-from imagenet_custom import report as report_lib
-from imagenet_custom import tar_gz
+from imagenet_custom import layouts
+from imagenet_custom.archives import tar_gz
+from imagenet_custom.build import report as report_lib
 from imagenet_custom.errors import InputError
-from imagenet_custom.readers import blurred
+from imagenet_custom.ilsvrc import metadata
+from imagenet_custom.layouts import blurred
 from imagenet_custom.testing import blurred as blurred_data
 from imagenet_custom.testing import variants
 
@@ -55,7 +55,7 @@ def test_generator_plants_missing_originals(written):
 
 
 def test_detected_with_original_names(written):
-  reader = readers.find_reader(written[0])
+  reader = layouts.find_reader(written[0])
   assert reader.layout == 'blurred' and reader.face_blurred
   listing = reader.list_train_class('n01440764')
   assert len(listing.names) == 9
@@ -112,7 +112,7 @@ def test_without_reference_list_only_val_is_counted(written, tmp_path):
   manual = tmp_path / 'manual'
   shutil.copytree(written[0], manual)
   (manual / blurred.TRAIN_REFERENCE).unlink()
-  reader = readers.find_reader(manual)
+  reader = layouts.find_reader(manual)
   assert reader.missing_images() == (
       'ILSVRC2012_val_00000023.JPEG', 'ILSVRC2012_val_00000024.JPEG',
   )
@@ -143,7 +143,7 @@ def test_second_file_for_an_image_keeps_the_jpg(written, tmp_path):
   first = sorted(folder.iterdir())[0]
   shutil.copyfile(DUMMY / 'folders' / 'train' / 'n03710721' / (first.stem + '.JPEG'),
                   folder / (first.stem + '.JPEG'))
-  reader = readers.find_reader(manual)
+  reader = layouts.find_reader(manual)
   listing = reader.list_train_class('n03710721')
   assert len(listing.names) == 3 and listing.junk == (first.stem + '.JPEG',)
   source = next(reader.read_train_class('n03710721', [first.stem + '.JPEG']))
@@ -154,7 +154,7 @@ def test_second_file_for_an_image_keeps_the_jpg(written, tmp_path):
 def test_damaged_archive_is_a_clear_error(archive, tmp_path):
   (tmp_path / archive).write_bytes(b'\x1f\x8b')
   (tmp_path / blurred.VAL_ARCHIVE).touch()
-  reader = readers.find_reader(tmp_path)
+  reader = layouts.find_reader(tmp_path)
   assert reader.layout == 'blurred'
   with pytest.raises(InputError, match=f'{tmp_path / archive}: .*download {archive} again'):
     if archive == blurred.TRAIN_ARCHIVE:
@@ -168,7 +168,7 @@ def test_bad_reference_list_names_the_line(written, tmp_path):
   shutil.copytree(written[0], manual)
   (manual / blurred.TRAIN_REFERENCE).write_text('n01440764/n01440764_1 1\nfoo.jpg\n')
   with pytest.raises(InputError, match=r'train_cls.txt, line 2: .foo.jpg. is not'):
-    readers.find_reader(manual).missing_images()
+    layouts.find_reader(manual).missing_images()
 
 
 def test_real_labels_and_class_list_use_the_original_names(written, tmp_path):
@@ -229,8 +229,8 @@ def test_generator_writes_the_archives_only(archived, written):
 
 
 def test_archives_are_listed_and_read_like_the_folders(archived, written):
-  from_archives = readers.find_reader(archived)
-  from_folders = readers.find_reader(written[0])
+  from_archives = layouts.find_reader(archived)
+  from_folders = layouts.find_reader(written[0])
   assert from_archives.sources()['train images'] == str(archived / blurred.TRAIN_ARCHIVE)
   assert from_archives.sources()['val images'] == str(archived / blurred.VAL_ARCHIVE)
   assert from_archives.train_classes() == from_folders.train_classes()
@@ -278,7 +278,7 @@ def test_extracted_folder_is_read_before_its_archive(archived, written, blurred_
   manual = tmp_path / 'manual'
   shutil.copytree(archived, manual)
   shutil.copytree(written[0] / blurred.TRAIN_DIR, manual / blurred.TRAIN_DIR)
-  reader = readers.find_reader(manual)
+  reader = layouts.find_reader(manual)
   assert reader.sources()['train images'] == str(manual / blurred.TRAIN_DIR)
   assert reader.sources()['val images'] == str(manual / blurred.VAL_ARCHIVE)
   builder = build(manual, tmp_path / 'out')
@@ -319,7 +319,7 @@ def test_archive_without_its_folder_inside_is_a_clear_error(archived, tmp_path):
   shutil.copyfile(tmp_path / 'packed.tar.gz', manual / blurred.TRAIN_ARCHIVE)
   shutil.copyfile(archived / blurred.VAL_ARCHIVE, manual / blurred.VAL_ARCHIVE)
   with pytest.raises(InputError, match='expected the folder train_blurred/ inside .* found at its top: val_blurred'):
-    readers.find_reader(manual).train_classes()
+    layouts.find_reader(manual).train_classes()
 
 
 def test_beam_build_from_the_archives_is_byte_identical(archived, blurred_build, tmp_path):

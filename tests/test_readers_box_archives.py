@@ -1,4 +1,4 @@
-"""Tests for `imagenet_custom.readers.box_archives`: the official box archives."""
+"""Tests for `imagenet_custom.layouts.box_archives`: the official box archives."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import collections
 import pathlib
 from typing import Any
 
-from imagenet_custom import annotations as annotations_lib
-from imagenet_custom.readers import box_archives
+from imagenet_custom.ilsvrc import annotations as annotations_lib
+from imagenet_custom.layouts import box_archives
 
 from builds import DUMMY
 

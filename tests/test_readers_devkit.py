@@ -1,4 +1,4 @@
-"""Tests for `imagenet_custom.readers.devkit`: val labels, blacklist, class names."""
+"""Tests for `imagenet_custom.layouts.devkit`: val labels, blacklist, class names."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from etils import epath
 import pytest
 
 from imagenet_custom.errors import InputError
-from imagenet_custom.readers import devkit
-from imagenet_custom.readers.base import LabelSource
+from imagenet_custom.ilsvrc.val_labels import LabelSource
+from imagenet_custom.layouts import devkit
 
 from builds import DUMMY
 

@@ -1,4 +1,4 @@
-"""Tests for `imagenet_custom.readers.directories`: folder trees read in place."""
+"""Tests for `imagenet_custom.layouts.directories`: folder trees read in place."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from etils import epath
 import pytest
 
 from imagenet_custom.errors import InputError
-from imagenet_custom.readers import directories
-from imagenet_custom.readers.base import Listing
+from imagenet_custom.layouts import directories
+from imagenet_custom.layouts.base import Listing
 
 
 def _tree(root: epath.Path, files: dict[str, bytes]) -> epath.Path:

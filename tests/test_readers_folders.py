@@ -1,4 +1,4 @@
-"""Tests for `imagenet_custom.readers.folders`: class folders, read in place."""
+"""Tests for `imagenet_custom.layouts.folders`: class folders, read in place."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from imagenet_custom import readers
+from imagenet_custom import layouts
 from imagenet_custom.errors import InputError
 
 from builds import build
@@ -31,7 +31,7 @@ def test_flat_val_folder_gives_the_same_examples(tmp_path, examples):
 
 
 def test_val_class_folders_are_a_label_source_beside_the_devkit():
-  meta = readers.find_reader(DUMMY / 'folders').val_metadata()
+  meta = layouts.find_reader(DUMMY / 'folders').val_metadata()
   [folders_source, devkit_source] = meta.label_sources
   assert folders_source.name == 'val/<wnid>/ class folders'
   assert folders_source.labels == devkit_source.labels
@@ -40,7 +40,7 @@ def test_val_class_folders_are_a_label_source_beside_the_devkit():
 
 
 def test_val_images_in_class_folders_are_listed_by_name(manifest):
-  reader = readers.find_reader(DUMMY / 'folders')
+  reader = layouts.find_reader(DUMMY / 'folders')
   listing = reader.list_val()
   val = {i['file_name']: i['wnid'] for i in manifest['images'] if i['split_source'] == 'val'}
   assert listing.names == tuple(sorted(val))
@@ -58,4 +58,4 @@ def test_flat_val_without_labels_says_what_to_add(tmp_path):
   shutil.copytree(DUMMY / 'folders' / 'train', manual / 'train')
   (manual / 'val' / 'ILSVRC2012_val_00000001.JPEG').write_bytes(b'')
   with pytest.raises(InputError, match='val: no val labels. Sort val images into val/<wnid>/'):
-    readers.find_reader(manual).val_metadata()
+    layouts.find_reader(manual).val_metadata()

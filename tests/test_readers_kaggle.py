@@ -1,4 +1,4 @@
-"""Tests for `imagenet_custom.readers.kaggle`: the Kaggle tree, read in place."""
+"""Tests for `imagenet_custom.layouts.kaggle`: the Kaggle tree, read in place."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from imagenet_custom import readers
+from imagenet_custom import layouts
 from imagenet_custom.errors import InputError
-from imagenet_custom.readers import kaggle
+from imagenet_custom.layouts import kaggle
 
 from builds import build
 from builds import DUMMY
@@ -29,7 +29,7 @@ def test_kaggle_without_devkit_uses_the_csv_and_warns(tmp_path, examples):
 
 
 def test_sources_name_every_file_found():
-  reader = readers.find_reader(DUMMY / 'kaggle')
+  reader = layouts.find_reader(DUMMY / 'kaggle')
   root = DUMMY / 'kaggle'
   assert reader.sources() == {
       'train images': str(root / kaggle.DATA_DIR / 'train'),
@@ -43,7 +43,7 @@ def test_sources_name_every_file_found():
 
 
 def test_val_labels_come_from_the_devkit_and_the_csv():
-  meta = readers.find_reader(DUMMY / 'kaggle').val_metadata()
+  meta = layouts.find_reader(DUMMY / 'kaggle').val_metadata()
   assert [source.name.rsplit('/', 1)[-1] for source in meta.label_sources] == [
       'ILSVRC2015_clsloc_validation_ground_truth.txt', 'LOC_val_solution.csv'
   ]
@@ -55,11 +55,11 @@ def test_without_any_val_labels_the_error_says_what_to_add(tmp_path):
   shutil.rmtree(manual / 'ILSVRC' / 'devkit')
   (manual / 'LOC_val_solution.csv').unlink()
   with pytest.raises(InputError, match='no val labels. The Kaggle layout needs LOC_val_solution.csv'):
-    readers.find_reader(manual).val_metadata()
+    layouts.find_reader(manual).val_metadata()
 
 
 def test_annotations_come_from_the_xml_folders():
-  reader = readers.find_reader(DUMMY / 'kaggle')
+  reader = layouts.find_reader(DUMMY / 'kaggle')
   found = reader.train_annotations('n01440764')
   assert found and all(
       raw.origin == str(DUMMY / 'kaggle' / kaggle.ANNOTATIONS_DIR / 'train' / 'n01440764' / raw.name)

@@ -10,14 +10,14 @@ import zipfile
 
 import pytest
 
-from imagenet_custom import labels
-from imagenet_custom import readers
+from imagenet_custom import layouts
+from imagenet_custom.archives import zip_tree
+from imagenet_custom.archives.zip_tree import ZipTree
 from imagenet_custom.errors import InputError
-from imagenet_custom.readers import kaggle_zip
-from imagenet_custom.readers import zip_tree
-from imagenet_custom.readers.zip_tree import ZipTree
+from imagenet_custom.layouts import kaggle_zip
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
 from imagenet_custom.testing import variants
+from imagenet_custom.tools import labels
 
 from builds import build
 from builds import DUMMY
@@ -52,8 +52,8 @@ def test_zip_has_both_methods_and_zip64(zipped):
 
 
 def test_zip_is_detected_and_listed_like_the_tree(zipped):
-  reader = readers.find_reader(zipped)
-  tree = readers.find_reader(DUMMY / 'kaggle')
+  reader = layouts.find_reader(zipped)
+  tree = layouts.find_reader(DUMMY / 'kaggle')
   assert reader.layout == 'kaggle_zip'
   assert reader.train_classes() == tree.train_classes()
   for wnid in tree.train_classes().names:
@@ -69,8 +69,8 @@ def test_zip_is_detected_and_listed_like_the_tree(zipped):
 
 
 def test_zip_reader_pickles_and_reads_from_threads(zipped):
-  reader = pickle.loads(pickle.dumps(readers.find_reader(zipped)))
-  tree = readers.find_reader(DUMMY / 'kaggle')
+  reader = pickle.loads(pickle.dumps(layouts.find_reader(zipped)))
+  tree = layouts.find_reader(DUMMY / 'kaggle')
   names = tree.list_val().names
   expected = {s.name: s.read() for s in tree.read_val(names)}
   got: dict[str, bytes] = {}
@@ -117,14 +117,14 @@ def test_zip_label_map_reads_the_devkit_inside(zipped):
 def test_damaged_zip_is_a_clear_error(tmp_path):
   (tmp_path / kaggle_zip.KAGGLE_ZIP).write_bytes(b'PK\x03\x04 not really a zip')
   with pytest.raises(InputError, match='cannot read the zip central directory'):
-    readers.find_reader(tmp_path)
+    layouts.find_reader(tmp_path)
 
 
 def test_zip_without_val_images_names_what_is_missing(tmp_path):
   with zipfile.ZipFile(tmp_path / kaggle_zip.KAGGLE_ZIP, 'w') as archive:
     archive.writestr('LOC_val_solution.csv', 'ImageId,PredictionString\n')
   with pytest.raises(InputError, match="'kaggle_zip' layout but has no train images and no val images"):
-    readers.find_reader(tmp_path)
+    layouts.find_reader(tmp_path)
 
 
 def test_zip_tree_paths():
@@ -167,7 +167,7 @@ def test_evaluation_only_zip_gives_the_full_builds_test_shards(built, tmp_path):
 
 def test_zip_entries_have_no_span(zipped):
   # Entries inside the zip are not files of their own: a build copies them.
-  reader = readers.find_reader(zipped)
+  reader = layouts.find_reader(zipped)
   wnid = reader.train_classes().names[0]
   sources = list(reader.read_train_class(wnid, reader.list_train_class(wnid).names))
   assert sources and all(source.span is None for source in sources)

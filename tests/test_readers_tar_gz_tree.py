@@ -10,10 +10,10 @@ import tarfile
 
 import pytest
 
-from imagenet_custom import tar_gz
+from imagenet_custom.archives import tar_gz
+from imagenet_custom.archives.tar_gz_tree import read_in_order
+from imagenet_custom.archives.tar_gz_tree import TarGzTree
 from imagenet_custom.errors import InputError
-from imagenet_custom.readers.tar_gz_tree import read_in_order
-from imagenet_custom.readers.tar_gz_tree import TarGzTree
 
 # Stored in this order (not sorted), as `tar -czf` of a folder may.
 FILES = {

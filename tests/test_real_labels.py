@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from imagenet_custom import real_labels
 from imagenet_custom.errors import InputError
+from imagenet_custom.ilsvrc import real_labels
 
 # --- ReaL ------------------------------------------------------------------
 

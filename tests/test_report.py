@@ -1,8 +1,8 @@
-"""Tests for imagenet_custom.report: the build report balances."""
+"""Tests for imagenet_custom.build.report: the build report balances."""
 
 from __future__ import annotations
 
-from imagenet_custom import report as report_lib
+from imagenet_custom.build import report as report_lib
 
 
 def _balanced() -> report_lib.BuildReport:

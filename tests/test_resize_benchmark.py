@@ -16,7 +16,7 @@ from benchmarks.resize import inputs
 from benchmarks.resize import measuring
 from benchmarks.resize import quality
 from benchmarks.resize import recipes
-from imagenet_custom import images
+from imagenet_custom.ilsvrc import images
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ import tensorflow_datasets as tfds
 
 import imagenet_custom
 from imagenet_custom import pipeline
-from imagenet_custom import report as report_lib
+from imagenet_custom.build import report as report_lib
 from imagenet_custom.errors import InputError
 
 from builds import build

@@ -6,8 +6,8 @@ import pathlib
 
 import pytest
 
-from imagenet_custom import selection
 from imagenet_custom.errors import InputError
+from imagenet_custom.ilsvrc import selection
 
 # Dummy train classes and their image counts; validation takes 2, 2, 2, 2, 0, 1.
 CLASS_SIZES = {

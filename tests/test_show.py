@@ -1,4 +1,4 @@
-"""Tests of imagenet_custom.show: the PNG grid of examples."""
+"""Tests of imagenet_custom.tools.show: the PNG grid of examples."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 from PIL import ImageDraw
 import tensorflow_datasets as tfds
 
-from imagenet_custom import show
+from imagenet_custom.tools import show
 
 from builds import REPO
 
@@ -35,7 +35,7 @@ def test_cli_writes_a_png_grid_with_boxes(training_tfrecord_dir, tmp_path):
   out = tmp_path / 'samples.png'
   env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL='2')
   result = subprocess.run(
-      [sys.executable, '-m', 'imagenet_custom.show', '--data_dir', str(training_tfrecord_dir),
+      [sys.executable, '-m', 'imagenet_custom.tools.show', '--data_dir', str(training_tfrecord_dir),
        '--split', 'train', '--n', '9', '--out', str(out), '--tile', '96'],
       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
   )

@@ -5,7 +5,7 @@ import os
 import pytest
 from tensorflow_datasets.core import hashing
 
-from imagenet_custom import spill
+from imagenet_custom.build import spill
 
 
 @pytest.mark.parametrize('key', [

@@ -1,10 +1,10 @@
-"""Tests for imagenet_custom.splits: the keyed-hash 80/20 split."""
+"""Tests for imagenet_custom.ilsvrc.splits: the keyed-hash 80/20 split."""
 
 from __future__ import annotations
 
 import pytest
 
-from imagenet_custom import splits
+from imagenet_custom.ilsvrc import splits
 
 PINNED = ['n01440764_7.JPEG', 'n01440764_8.JPEG']
 

@@ -1,4 +1,4 @@
-"""Tests for `imagenet_custom.summary`: what a built dataset holds, as text."""
+"""Tests for `imagenet_custom.tools.summary`: what a built dataset holds, as text."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from imagenet_custom import summary
+from imagenet_custom.tools import summary
 
 from builds import SPLIT_SIZES
 

@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from imagenet_custom import tar_gz
+from imagenet_custom.archives import tar_gz
 from imagenet_custom.errors import InputError
 
 LONG_NAME = 'train_blurred/n01530575/' + 'n01530575_' + '7' * 120 + '.jpg'

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tarfile
 
 from benchmarks import tar_gz_benchmark
-from imagenet_custom import readers
-from imagenet_custom.readers import blurred
+from imagenet_custom import layouts
+from imagenet_custom.layouts import blurred
 
 
 def test_packs_the_blurred_layout_and_times_every_step(tmp_path, capsys):
@@ -21,7 +21,7 @@ def test_packs_the_blurred_layout_and_times_every_step(tmp_path, capsys):
   with tarfile.open(manual / blurred.TRAIN_ARCHIVE) as archive:
     names = archive.getnames()
   assert names[0] == blurred.TRAIN_DIR and names == sorted(names)
-  reader = readers.find_reader(manual)
+  reader = layouts.find_reader(manual)
   assert reader.layout == 'blurred' and len(reader.train_classes().names) == 2
   for step in ('inflate with zlib', 'index pass + index file', 'read every file through the index'):
     assert report.count(step) == 2, step

@@ -1,4 +1,4 @@
-"""Tests for imagenet_custom.tario: in-place tar reading and hashing."""
+"""Tests for imagenet_custom.archives.tario: in-place tar reading and hashing."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import tarfile
 
 import pytest
 
-from imagenet_custom import readers
-from imagenet_custom import tario
+from imagenet_custom import layouts
+from imagenet_custom.archives import tario
 from imagenet_custom.errors import InputError
 
 from builds import build
@@ -111,7 +111,7 @@ def test_read_member_without_pread_seeks(tmp_path, monkeypatch):
 
 def _archive_images() -> dict[str, bytes]:
   """Every train and val image of the dummy archives, read through the reader."""
-  reader = readers.find_reader(DUMMY / 'archives')
+  reader = layouts.find_reader(DUMMY / 'archives')
   images = {}
   for wnid in reader.train_classes().names:
     names = reader.list_train_class(wnid).names

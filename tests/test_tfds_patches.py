@@ -1,4 +1,4 @@
-"""Tests for imagenet_custom.tfds_patches, and that TFDS still fits them.
+"""Tests for imagenet_custom.tfds_glue.tfds_patches, and that TFDS still fits them.
 
 When a TFDS release changes an internal that a patch replaces, the first test
 fails with the patch's name and the installed TFDS version.
@@ -16,8 +16,8 @@ from tensorflow_datasets.core import naming
 from tensorflow_datasets.core import shuffle
 from tensorflow_datasets.core import writer as writer_lib
 
-from imagenet_custom import spill
-from imagenet_custom import tfds_patches
+from imagenet_custom.build import spill
+from imagenet_custom.tfds_glue import tfds_patches
 
 
 def test_installed_tfds_has_what_every_patch_relies_on():

@@ -1,19 +1,13 @@
-"""Tests for imagenet_custom.val_labels: val labels checked across sources."""
+"""Tests for imagenet_custom.ilsvrc.val_labels: val labels checked across sources."""
 
 from __future__ import annotations
 
-from typing import cast
-
 import pytest
 
-from imagenet_custom import annotations as annotations_lib
-from imagenet_custom import report as report_lib
-from imagenet_custom import val_labels
-from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
-from imagenet_custom.readers.base import LabelSource
-from imagenet_custom.readers.base import RawFile
-from imagenet_custom.readers.base import Reader
+from imagenet_custom.ilsvrc import annotations as annotations_lib
+from imagenet_custom.ilsvrc import val_labels
+from imagenet_custom.ilsvrc.val_labels import LabelSource
 
 TENCH = 'n01440764'
 GOLDFISH = 'n01443537'
@@ -107,35 +101,3 @@ def test_xml_labels_take_part_in_the_agreement():
   devkit = LabelSource('ground_truth.txt', {1: TENCH})
   with pytest.raises(InputError, match=r'in val box annotations \(<name>\)'):
     val_labels.resolve_val_labels([1], [devkit, xml])
-
-
-class _ValAnnotations:
-  """Just what `parse_val_annotations` asks of a reader."""
-
-  def __init__(self, raw: dict[int, RawFile]):
-    self._raw = raw
-
-  def val_annotations(self) -> dict[int, RawFile]:
-    return self._raw
-
-
-_GOOD_XML = (
-    b'<annotation><size><width>100</width><height>50</height></size>'
-    b'<object><name>n01440764</name><bndbox><xmin>1</xmin><ymin>2</ymin>'
-    b'<xmax>30</xmax><ymax>40</ymax></bndbox></object></annotation>'
-)
-
-
-def test_val_annotations_are_parsed_and_bad_ones_raise_or_are_skipped():
-  reader = cast(Reader, _ValAnnotations({
-      1: RawFile('ILSVRC2012_val_00000001.xml', 'val/1.xml', _GOOD_XML),
-      2: RawFile('ILSVRC2012_val_00000002.xml', 'val/2.xml', b'<annotation'),
-  }))
-  with pytest.raises(BadFileError, match='val/2.xml'):
-    val_labels.parse_val_annotations(reader, False, report_lib.BuildReport())
-  report = report_lib.BuildReport()
-  parsed = val_labels.parse_val_annotations(reader, True, report)
-  assert list(parsed) == [1]
-  assert parsed[1].objects == (annotations_lib.RawBox(TENCH, 1, 2, 30, 40),)
-  assert report.counts[report_lib.ANNOTATIONS_SKIPPED] == 1
-  assert len(report.skipped) == 1 and report.skipped[0].startswith('val/2.xml: ')

@@ -10,9 +10,9 @@ import shutil
 import pytest
 import tensorflow_datasets as tfds
 
-from imagenet_custom import metadata
-from imagenet_custom import report as report_lib
+from imagenet_custom.build import report as report_lib
 from imagenet_custom.errors import InputError
+from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.testing import variants
 
 from builds import build

@@ -1,7 +1,7 @@
-"""Tests for `imagenet_custom/_worker_main.py`, the worker process's entry point.
+"""Tests for `imagenet_custom/build/_worker_main.py`, the worker process's entry point.
 
 The worker is started here by hand, as `workers.WorkerPool` starts it, and
-spoken to over the protocol of `imagenet_custom.workers` (an 8-byte
+spoken to over the protocol of `imagenet_custom.build.workers` (an 8-byte
 little-endian length, then a pickle, per message).
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from builds import REPO
 import worker_tasks
 
-WORKER_MAIN = REPO / 'imagenet_custom' / '_worker_main.py'
+WORKER_MAIN = REPO / 'imagenet_custom' / 'build' / '_worker_main.py'
 TESTS = pathlib.Path(__file__).resolve().parent
 LENGTH = struct.Struct('<Q')
 

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from imagenet_custom import workers
+from imagenet_custom.build import workers
 from imagenet_custom.errors import BadFileError
 
 import worker_tasks

@@ -15,7 +15,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 import imagenet_custom  # noqa: F401  Registers the builder.
-from imagenet_custom import report as report_lib
+from imagenet_custom.build import report as report_lib
 from imagenet_custom.testing import fake_imagenet
 
 DEFAULT_IMAGES = 2000

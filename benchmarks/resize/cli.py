@@ -23,7 +23,7 @@ from benchmarks.resize import inputs
 from benchmarks.resize import measuring
 from benchmarks.resize import quality
 from benchmarks.resize import recipes
-from imagenet_custom import images
+from imagenet_custom.ilsvrc import images
 
 DEFAULT_IMAGES = 200
 DEFAULT_LARGE = 40

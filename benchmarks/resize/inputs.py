@@ -24,8 +24,8 @@ import pathlib
 import numpy as np
 from PIL import Image
 
-from imagenet_custom import images
 from imagenet_custom.errors import BadFileError
+from imagenet_custom.ilsvrc import images
 from imagenet_custom.testing import fake_imagenet
 from imagenet_custom.testing import planning
 from imagenet_custom.testing import rendering

@@ -5,7 +5,7 @@ libjpeg; RGB, or YCbCr without colour conversion), how it is shrunk (PIL's
 `reduce` by the largest integer factor first, as the build did, or PIL's
 `reducing_gap`), the resampling kernel (optionally another one for the
 chroma), and how it is re-encoded. `BUILD` is what
-`imagenet_custom.images.resize_to_shorter_side` does (the benchmark checks
+`imagenet_custom.ilsvrc.images.resize_to_shorter_side` does (the benchmark checks
 that both give the same bytes); `PREVIOUS` what it did before the benchmark.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image
 
-from imagenet_custom import images
+from imagenet_custom.ilsvrc import images
 
 Resampling = Image.Resampling
 

@@ -36,8 +36,8 @@ import zlib
 from PIL import Image
 from PIL import ImageFilter
 
-from imagenet_custom.readers import base
-from imagenet_custom.readers import blurred
+from imagenet_custom.archives import base as archive_base
+from imagenet_custom.layouts import blurred
 from imagenet_custom.testing import tars
 
 # Originals left without a blurred version, in each split.
@@ -74,12 +74,12 @@ def blur_image(data: bytes) -> bytes:
 def _missing(folders_dir: pathlib.Path) -> frozenset[str]:
   """The originals planted without a blurred version."""
   first_of_class = [
-      min(p.name for p in wnid_dir.iterdir() if not base.is_junk(p.name))
+      min(p.name for p in wnid_dir.iterdir() if not archive_base.is_junk(p.name))
       for wnid_dir in sorted((folders_dir / 'train').iterdir())
       if wnid_dir.is_dir()
   ]
   val_names = sorted(
-      p.name for p in (folders_dir / 'val').glob('*/*') if not base.is_junk(p.name)
+      p.name for p in (folders_dir / 'val').glob('*/*') if not archive_base.is_junk(p.name)
   )
   return frozenset(
       first_of_class[:MISSING_PER_SPLIT] + val_names[-MISSING_PER_SPLIT:]
@@ -109,7 +109,7 @@ def write_blurred(
       if path.is_dir():
         continue
       relative = path.relative_to(folders_dir / split)
-      if base.is_junk(path.name):
+      if archive_base.is_junk(path.name):
         destination = out / target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)

@@ -15,7 +15,7 @@ import contextlib
 import pathlib
 import zipfile
 
-from imagenet_custom.readers import kaggle_zip
+from imagenet_custom.layouts import kaggle_zip
 
 # How entries are stored: all deflated (as Kaggle's download), all stored, or
 # images stored and the rest deflated (both methods in one archive).

@@ -107,13 +107,13 @@ def all_wnids() -> tuple[str, ...]:
     ValueError: `wnids.txt` is not 1,000 sorted WNIDs.
   """
   text = (
-      importlib.resources.files('imagenet_custom')
+      importlib.resources.files('imagenet_custom.ilsvrc')
       .joinpath('wnids.txt')
       .read_text()
   )
   wnids = tuple(line.strip() for line in text.splitlines() if line.strip())
   if len(wnids) != NUM_CLASSES or list(wnids) != sorted(set(wnids)):
-    raise ValueError('imagenet_custom/wnids.txt is not 1,000 sorted WNIDs')
+    raise ValueError('imagenet_custom/ilsvrc/wnids.txt is not 1,000 sorted WNIDs')
   return wnids
 
 

@@ -16,16 +16,16 @@ import pathlib
 import shutil
 from typing import Any
 
-from imagenet_custom import metadata
-from imagenet_custom.readers import archives
-from imagenet_custom.readers import box_archives
-from imagenet_custom.readers import devkit
-from imagenet_custom.readers import kaggle
+from imagenet_custom.ilsvrc import metadata
+from imagenet_custom.layouts import box_archives
+from imagenet_custom.layouts import devkit
+from imagenet_custom.layouts import kaggle
+from imagenet_custom.layouts import official_archives
 
 # What an evaluation-only download holds, per layout: the val images, their
 # labels and (optionally) boxes; nothing of train.
 EVALUATION_ONLY_FILES = {
-    'archives': (archives.VAL_TAR, devkit.DEVKIT_2012, box_archives.BBOX_VAL),
+    'archives': (official_archives.VAL_TAR, devkit.DEVKIT_2012, box_archives.BBOX_VAL),
     'kaggle': (
         f'{kaggle.DATA_DIR}/val', f'{kaggle.ANNOTATIONS_DIR}/val',
         kaggle.DEVKIT_DIR, devkit.LOC_VAL_SOLUTION, devkit.LOC_SYNSET_MAPPING,
