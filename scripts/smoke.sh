@@ -10,7 +10,8 @@
 #   newest  Python 3.13. `tensorflow` is installed first, as a user has it, then
 #           `pip install .`: every other requirement resolved fresh, at the
 #           newest release its range allows. Fails when pip brings a second
-#           TensorFlow (tensorflow-cpu).
+#           TensorFlow (tensorflow-cpu), or when an installed distribution caps
+#           one of setup.cfg's upper bounds lower (`lower_bounds.py --capped`).
 #   lowest  Python 3.10. The wheel built by `python -m build`, installed with
 #           every direct requirement at its lower bound (scripts/lower_bounds.py).
 #
@@ -53,6 +54,11 @@ case $mode in
     ;;
 esac
 "${pip[@]}" check
+if [ "$mode" = newest ]; then
+  # The top of every range is what got installed: nothing installed caps one
+  # of setup.cfg's upper bounds lower (the message names the bound to lower).
+  "$venv/bin/python" "$repo/scripts/lower_bounds.py" "$repo/setup.cfg" --capped
+fi
 if "${pip[@]}" list | grep -Ei '^tensorflow[-_](cpu|intel|macos) '; then
   echo "smoke $mode: a second TensorFlow distribution was installed beside tensorflow" >&2
   exit 1

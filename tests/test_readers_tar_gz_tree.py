@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import io
+import multiprocessing
 import pathlib
 import pickle
 import tarfile
@@ -80,3 +81,17 @@ def test_read_one_and_many_in_archive_order(archive):
   assert list(read_in_order([])) == []
   with pytest.raises(InputError, match='no such file in the archive'):
     (val / 'missing.jpg').read_bytes()
+
+
+def test_an_unpickled_tree_reads_in_another_process_through_the_index_file(archive, tmp_path):
+  cache = tmp_path / 'cache'
+  image = TarGzTree(archive, 'val_blurred/n02012849/ILSVRC2012_val_00000003.jpg', cache)
+  assert image.read_bytes() == b'three'  # This process indexes and writes the file.
+  (index_file,) = cache.iterdir()
+  written = index_file.stat().st_mtime_ns
+  # As a build worker: the tree is unpickled in a new process, which opens the
+  # archive itself and reads the index file rather than index again.
+  with multiprocessing.get_context('spawn').Pool(1) as pool:
+    assert pool.apply(TarGzTree.read_bytes, (image,)) == b'three'
+    assert pool.apply(TarGzTree.size, (image,)) == 5
+  assert list(cache.iterdir()) == [index_file] and index_file.stat().st_mtime_ns == written

@@ -7,12 +7,13 @@ the extracted `train_blurred/` folder (`readers/blurred.py`). The archive is
 indexed once per process, or read from an index file (`tar_gz.index_of`).
 
 Reading: `read_bytes` reads one file (inflating from the access point before
-it: up to a folder's worth); `read_in_order` reads many in one forward pass,
-which is how a class or a chunk of val images is read.
+it: up to `gzip_index.CHUNK_BYTES` of the archive); `read_in_order` reads many
+in archive order, which is how a class or a chunk of val images is read.
 
 Contracts: a `TarGzTree` holds three strings (archive, path inside it, index
 folder), so it pickles (worker processes unpickle readers); the index is per
-process and shared by its threads; reads open their own file handle.
+process and shared by its threads; the open archive (a gzip reader) is per
+process too, one for each thread reading at a time (`tar_gz.TarGzIndex.read`).
 """
 
 from __future__ import annotations
