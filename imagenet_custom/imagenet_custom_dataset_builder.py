@@ -293,8 +293,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     roles = reader.sources()
     if (
         reader.face_blurred
-        and 'train images' in roles
-        and 'train reference list' not in roles
+        and roles.train_images is not None
+        and roles.train_reference is None
     ):
       self._report.notes.append(
           'missing face-blurred train images were not counted: put the'

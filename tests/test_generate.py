@@ -25,11 +25,15 @@ from imagenet_custom.ilsvrc import annotations as annotations_lib
 from imagenet_custom.ilsvrc import images
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import splits
+from imagenet_custom.ilsvrc.val_labels import LabelKind
 from imagenet_custom.ilsvrc.val_labels import LabelSource
 from imagenet_custom.ilsvrc.val_labels import ValMetadata
 from imagenet_custom.layouts.base import ImageSource
 from imagenet_custom.layouts.base import Listing
 from imagenet_custom.layouts.base import Reader
+from imagenet_custom.layouts.base import Sources
+from imagenet_custom.layouts.devkit import DevkitFacts
+from imagenet_custom.layouts.devkit import NO_FACTS
 
 from builds import DUMMY
 from builds import LAYOUTS
@@ -88,8 +92,11 @@ class FakeReader(Reader):
     del root
     return False
 
-  def sources(self) -> dict[str, str]:
-    return {'train images': 'memory', 'val images': 'memory'}
+  def sources(self) -> Sources:
+    return Sources(train_images='memory', val_images='memory')
+
+  def devkit_facts(self) -> DevkitFacts:
+    return NO_FACTS
 
   def train_classes(self) -> Listing:
     return Listing(tuple(self.train), self.junk)
@@ -132,7 +139,7 @@ class FakeReader(Reader):
 
   def val_metadata(self) -> ValMetadata:
     return ValMetadata(
-        (LabelSource('fake labels', self.labels),),
+        (LabelSource('fake labels', self.labels, LabelKind.DEVKIT),),
         self.blacklist,
         {TENCH: 'tench'},
     )

@@ -26,6 +26,8 @@ import numpy as np
 from imagenet_custom.archives.base import RawFile
 from imagenet_custom.archives.base import Span
 from imagenet_custom.build import report as report_lib
+from imagenet_custom.build.report import Count
+from imagenet_custom.build.report import Family
 from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import annotations as annotations_lib
@@ -207,11 +209,11 @@ def ordered_map(
 
 def _boxes(annotation: annotations_lib.Annotation, counts: dict[str, int]) -> np.ndarray:
   normalized = annotations_lib.normalize_boxes(annotation)
-  counts[report_lib.ANNOTATIONS_USED] = 1
-  counts[report_lib.BOXES_KEPT] = len(normalized.boxes)
-  counts[report_lib.BOXES_SWAPPED] = normalized.swapped
-  counts[report_lib.BOXES_CLIPPED] = normalized.clipped
-  counts[report_lib.BOXES_DROPPED] = normalized.dropped
+  counts[Count.ANNOTATIONS_USED] = 1
+  counts[Count.BOXES_KEPT] = len(normalized.boxes)
+  counts[Count.BOXES_SWAPPED] = normalized.swapped
+  counts[Count.BOXES_CLIPPED] = normalized.clipped
+  counts[Count.BOXES_DROPPED] = normalized.dropped
   return np.array(normalized.boxes, dtype=np.float64).reshape(-1, 4)
 
 
@@ -262,9 +264,9 @@ def make_example(
       raise
     return Outcome(source.name, None, {skipped_key: 1}, (e.origin, e.problem))
   if prepared.fix is not images.Fix.KEPT:
-    counts[report_lib.REENCODED_PREFIX + prepared.fix.value] = 1
+    counts[Family.REENCODED.key(prepared.fix.value)] = 1
   if resize.shorter_side:
-    counts[report_lib.RESIZE_KEPT if prepared is original else report_lib.RESIZED] = 1
+    counts[Count.RESIZE_KEPT if prepared is original else Count.RESIZED] = 1
   boxes = np.zeros((0, 4), np.float64)
   skipped = None
   if isinstance(annotation, RawFile):
@@ -273,7 +275,7 @@ def make_example(
     except BadFileError as e:
       if not skip_bad_files:
         raise
-      counts[report_lib.ANNOTATIONS_SKIPPED] = 1
+      counts[Count.ANNOTATIONS_SKIPPED] = 1
       skipped = (e.origin, e.problem)
       annotation = None
   if annotation is not None:
@@ -297,7 +299,7 @@ def tally_outcome(outcome: Outcome, split: str, tally: report_lib.Tally) -> None
   if outcome.skipped is not None:
     tally.skip(*outcome.skipped)
   if outcome.example is not None:
-    tally.add(report_lib.WRITTEN_PREFIX + split)
+    tally.add(Family.WRITTEN.key(split))
 
 
 def keyed_examples(outcomes: Iterable[Outcome]) -> Iterator[tuple[str, Example]]:
@@ -347,14 +349,14 @@ def class_outcomes(
         reader.class_origin(wnid), len(listing.names), len(validation),
         len(class_annotations),
     )
-    tally.add(report_lib.TRAIN_READ, len(listing.names))
+    tally.add(Count.TRAIN_READ, len(listing.names))
     if divided.left_out:
-      tally.add(report_lib.TRAIN_NOT_IN_SUBSET, len(divided.left_out))
-    tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} train', len(listing.names))
-    tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
+      tally.add(Count.TRAIN_NOT_IN_SUBSET, len(divided.left_out))
+    tally.add(Family.SOURCE.key(f'{reader.layout} train'), len(listing.names))
+    tally.add(Count.JUNK_IGNORED, len(listing.junk))
     stems = {metadata.file_stem(name) for name in listing.names}
     tally.add(
-        report_lib.ANNOTATIONS_WITHOUT_IMAGE,
+        Count.ANNOTATIONS_WITHOUT_IMAGE,
         len(class_annotations.keys() - stems),
     )
   work = functools.partial(_class_image_example, plan, wnid, class_annotations)
@@ -375,7 +377,7 @@ def _class_image_example(
       wnid,
       class_annotations.get(metadata.file_stem(source.name)),
       plan.options.skip_bad_files,
-      report_lib.TRAIN_SKIPPED,
+      Count.TRAIN_SKIPPED,
       plan.options.resize,
       plan.extra_fields(source.name),
   )
@@ -417,7 +419,7 @@ def _val_image_example(plan: Plan, source: ImageSource) -> Outcome:
       plan.val_labels[number],
       plan.val_annotations.get(number),
       plan.options.skip_bad_files,
-      report_lib.VAL_SKIPPED,
+      Count.VAL_SKIPPED,
       plan.options.resize,
       plan.extra_fields(source.name),
   )
@@ -446,7 +448,7 @@ def parse_val_annotations(
     except BadFileError as e:
       if not skip_bad_files:
         raise
-      tally.add(report_lib.ANNOTATIONS_SKIPPED)
+      tally.add(Count.ANNOTATIONS_SKIPPED)
       tally.skip(e.origin, e.problem)
   return parsed
 
@@ -483,7 +485,7 @@ def make_plan(
     number = metadata.val_index(name)
     if number is None:
       raise InputError(
-          f'{reader.sources().get("val images")}: {name!r} is not a val image'
+          f'{reader.sources().val_images}: {name!r} is not a val image'
           ' name (ILSVRC2012_val_NNNNNNNN.JPEG), so its label cannot be'
           ' found. Remove it or restore the original name.'
       )
@@ -493,24 +495,24 @@ def make_plan(
     sources.append(val_labels_lib.xml_label_source(val_parsed))
   val_labels = val_labels_lib.resolve_val_labels(val_names, sources)
   blacklist = frozenset(val_meta.blacklist or ()) & val_names.keys()
-  tally.add(report_lib.VAL_READ, len(val_names))
-  tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} val', len(val_names))
-  tally.add(report_lib.BLACKLISTED, len(blacklist))
-  tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
+  tally.add(Count.VAL_READ, len(val_names))
+  tally.add(Family.SOURCE.key(f'{reader.layout} val'), len(val_names))
+  tally.add(Count.BLACKLISTED, len(blacklist))
+  tally.add(Count.JUNK_IGNORED, len(listing.junk))
   tally.add(
-      report_lib.ANNOTATIONS_WITHOUT_IMAGE, len(val_parsed.keys() - val_names.keys())
+      Count.ANNOTATIONS_WITHOUT_IMAGE, len(val_parsed.keys() - val_names.keys())
   )
   outside = sum(not selection.keeps_class(w) for w in val_labels.values())
   if outside:
-    tally.add(report_lib.VAL_OUTSIDE_CLASSES, outside)
-  train_built = 'train images' in reader.sources()
+    tally.add(Count.VAL_OUTSIDE_CLASSES, outside)
+  train_built = reader.sources().train_images is not None
   if train_built:
     classes = reader.train_classes()
     selection_lib.check_listed_classes(selection, classes.names)
-    tally.add(report_lib.JUNK_IGNORED, len(classes.junk))
+    tally.add(Count.JUNK_IGNORED, len(classes.junk))
     for wnid, count in reader.annotation_counts().items():
       if wnid not in classes.names:
-        tally.add(report_lib.ANNOTATIONS_WITHOUT_IMAGE, count)
+        tally.add(Count.ANNOTATIONS_WITHOUT_IMAGE, count)
   class_names = dict(val_meta.class_names or {})
   missing_names = [w for w in metadata.wnids() if w not in class_names]
   if missing_names:

@@ -56,6 +56,7 @@ from imagenet_custom.ilsvrc import checksums
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import selection as selection_lib
 from imagenet_custom.ilsvrc import splits
+from imagenet_custom.ilsvrc import val_labels
 from imagenet_custom.layouts.base import ImageSource
 from imagenet_custom.layouts.base import Listing
 from imagenet_custom.layouts.base import Reader
@@ -256,7 +257,7 @@ def _measure_rate(sources: list[ImageSource]) -> _Rate:
   total = spilled = measured = 0
   for source in sources:
     outcome = generate.make_example(
-        source, metadata.wnids()[0], None, True, report_lib.TRAIN_SKIPPED
+        source, metadata.wnids()[0], None, True, report_lib.Count.TRAIN_SKIPPED
     )
     if outcome.example is None:
       continue
@@ -339,7 +340,7 @@ def _val_numbers_labelled(reader: Reader) -> set[int]:
   """Val numbers named by the label files (not by the images' own folders)."""
   labelled: set[int] = set()
   for source in reader.val_metadata().label_sources:
-    if '<wnid>/ class folders' not in source.name:
+    if source.kind is not val_labels.LabelKind.CLASS_FOLDERS:
       labelled.update(source.labels)
   return labelled
 
@@ -371,7 +372,7 @@ def run_check(
     return _finish(result)
   result.layout = reader.layout
   result.say(f'layout: {reader.layout}' + (' (face-blurred)' if reader.face_blurred else ''))
-  for role, path in reader.sources().items():
+  for role, path in reader.sources().described():
     result.say(f'  {role}: {path}')
   result.say('archives against checksums.tsv:')
   _check_archives(reader, result)
@@ -405,7 +406,7 @@ def run_check(
 
   train_sample: list[ImageSource] = []
   class_counts: dict[str, tuple[int, int]] = {}
-  train_built = 'train images' in reader.sources()
+  train_built = reader.sources().train_images is not None
   if train_built:
     classes = reader.train_classes()
     result.junk += len(classes.junk)
