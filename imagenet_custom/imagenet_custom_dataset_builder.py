@@ -25,6 +25,7 @@ from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import real_labels as real_labels_lib
 from imagenet_custom.ilsvrc import selection as selection_lib
 from imagenet_custom.ilsvrc import splits
+from imagenet_custom.tfds_glue import features
 from imagenet_custom.tfds_glue import tfds_patches
 from imagenet_custom.tools import labels
 
@@ -153,19 +154,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     """Returns the dataset's features and metadata."""
-    label_names = self._label_names()
-    features = {
-        'image': tfds.features.Image(encoding_format='jpeg'),
-        'label': tfds.features.ClassLabel(names=label_names),
-        'file_name': tfds.features.Text(),
-        'bboxes': tfds.features.Sequence(tfds.features.BBoxFeature()),
-    }
-    if self.builder_config.real_labels:
-      features[real_labels_lib.FEATURE] = tfds.features.Sequence(
-          tfds.features.ClassLabel(names=label_names)
-      )
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict(features),
+        features=features.make_features(
+            self._label_names(), real_labels=bool(self.builder_config.real_labels)
+        ),
         supervised_keys=('image', 'label'),
         homepage='https://image-net.org/',
         metadata=tfds.core.MetadataDict(),

@@ -451,3 +451,19 @@ def test_val_annotations_are_parsed_and_bad_ones_raise_or_are_skipped():
   assert parsed[1].objects == (annotations_lib.RawBox('n01440764', 1, 2, 30, 40),)
   assert report.counts[report_lib.ANNOTATIONS_SKIPPED] == 1
   assert len(report.skipped) == 1 and report.skipped[0].startswith('val/2.xml: ')
+
+
+def test_skip_or_raise_records_or_reraises():
+  error = BadFileError('in.tar:a.JPEG', 'JPEG does not decode')
+  assert generate.skip_or_raise(error, True) == ('in.tar:a.JPEG', 'JPEG does not decode')
+  with pytest.raises(BadFileError, match='in.tar:a.JPEG: JPEG does not decode') as raised:
+    generate.skip_or_raise(error, False)
+  assert raised.value is error
+
+
+def test_the_plain_and_beam_builds_share_one_val_task_size():
+  from imagenet_custom.build import beam_generate  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.build import parallel_build  # pylint: disable=g-import-not-at-top
+
+  assert parallel_build.VAL_TASK_SIZE is generate.VAL_TASK_SIZE
+  assert not hasattr(beam_generate, 'VAL_CHUNK')

@@ -41,6 +41,10 @@ from imagenet_custom.layouts.base import ImageSource
 from imagenet_custom.layouts.base import Reader
 
 Example = dict[str, Any]
+# Val images per work item (a worker task of the plain build, a Beam work
+# item): enough to amortise opening the val archive, small enough to spread
+# 50,000 images over many workers.
+VAL_TASK_SIZE = 500
 _In = TypeVar('_In')
 _Out = TypeVar('_Out')
 
@@ -207,6 +211,26 @@ def ordered_map(
     yield pending.popleft().result()
 
 
+def skip_or_raise(error: BadFileError, skip_bad_files: bool) -> tuple[str, str]:
+  """What to record of a file that cannot be read: raises unless skipping.
+
+  Call it in the `except BadFileError` clause.
+
+  Args:
+    error: the file's error.
+    skip_bad_files: the config's choice to skip (count and list) bad files.
+
+  Returns:
+    `(origin, problem)` to record with `Tally.skip`.
+
+  Raises:
+    BadFileError: `error`, unless skipping.
+  """
+  if not skip_bad_files:
+    raise error
+  return error.origin, error.problem
+
+
 def _boxes(annotation: annotations_lib.Annotation, counts: dict[str, int]) -> np.ndarray:
   normalized = annotations_lib.normalize_boxes(annotation)
   counts[Count.ANNOTATIONS_USED] = 1
@@ -260,9 +284,7 @@ def make_example(
             source.origin, f'image does not decode to resize ({e})'
         ) from None
   except BadFileError as e:
-    if not skip_bad_files:
-      raise
-    return Outcome(source.name, None, {skipped_key: 1}, (e.origin, e.problem))
+    return Outcome(source.name, None, {skipped_key: 1}, skip_or_raise(e, skip_bad_files))
   if prepared.fix is not images.Fix.KEPT:
     counts[Family.REENCODED.key(prepared.fix.value)] = 1
   if resize.shorter_side:
@@ -273,10 +295,8 @@ def make_example(
     try:
       annotation = annotations_lib.parse_annotation(annotation.data, annotation.origin)
     except BadFileError as e:
-      if not skip_bad_files:
-        raise
+      skipped = skip_or_raise(e, skip_bad_files)
       counts[Count.ANNOTATIONS_SKIPPED] = 1
-      skipped = (e.origin, e.problem)
       annotation = None
   if annotation is not None:
     boxes = _boxes(annotation, counts)
@@ -446,10 +466,8 @@ def parse_val_annotations(
     try:
       parsed[number] = annotations_lib.parse_annotation(raw.data, raw.origin)
     except BadFileError as e:
-      if not skip_bad_files:
-        raise
+      tally.skip(*skip_or_raise(e, skip_bad_files))
       tally.add(Count.ANNOTATIONS_SKIPPED)
-      tally.skip(e.origin, e.problem)
   return parsed
 
 
