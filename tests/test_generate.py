@@ -359,19 +359,40 @@ def test_class_examples_skip_bad_images_when_asked():
   assert not report.imbalances()
 
 
-def test_options_from_config_copies_each_field_by_name():
+def test_options_from_config_reads_each_field_by_name():
   config = imagenet_custom.ImagenetCustomConfig(
       name='custom', validation_fraction=0.1, split_seed='x', skip_bad_files=True,
-      num_threads=3,
+      num_threads=3, shorter_side=256, jpeg_quality=80,
   )
-  assert generate.Options.from_config(config) == generate.Options(0.1, 'x', True)
+  assert generate.Options.from_config(config) == generate.Options(
+      0.1, 'x', True, images.ResizeOptions(256, 80)
+  )
   # One home for the defaults: the config's are the options'.
   default = imagenet_custom.ImagenetCustomConfig(name='default')
   assert generate.Options.from_config(default) == generate.Options()
-  config_fields = {f.name for f in dataclasses.fields(imagenet_custom.ImagenetCustomConfig)}
-  # `resize` is built by the builder from `shorter_side` and `jpeg_quality`.
-  option_fields = {f.name for f in dataclasses.fields(generate.Options)} - {'resize'}
-  assert option_fields <= config_fields
+
+
+@dataclasses.dataclass
+class _RenamedConfig:
+  """A config whose `validation_fraction` was renamed: it must not be defaulted."""
+
+  name: str = 'renamed'
+  validation_share: float = 0.5
+  split_seed: str = 'x'
+  skip_bad_files: bool = False
+  shorter_side: int = 0
+  jpeg_quality: int = 90
+
+
+def test_options_from_a_config_with_a_renamed_field_fail_loudly():
+  with pytest.raises(AttributeError, match='validation_fraction'):
+    generate.Options.from_config(_RenamedConfig())
+
+
+def test_options_from_config_check_the_resize_fields():
+  config = imagenet_custom.ImagenetCustomConfig(name='tiny', shorter_side=-1)
+  with pytest.raises(InputError, match="Config 'tiny': "):
+    generate.Options.from_config(config)
 
 
 def _package_imports(module: str) -> set[str]:

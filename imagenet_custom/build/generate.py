@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 import concurrent.futures
 import dataclasses
 import functools
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from absl import logging
 import numpy as np
@@ -49,6 +49,17 @@ _In = TypeVar('_In')
 _Out = TypeVar('_Out')
 
 
+class ConfigFields(Protocol):
+  """The builder config's fields that generation reads (`Options.from_config`)."""
+
+  name: str
+  validation_fraction: float
+  split_seed: str
+  skip_bad_files: bool
+  shorter_side: int
+  jpeg_quality: int
+
+
 @dataclasses.dataclass(frozen=True)
 class Options:
   """How examples are made: the builder config's fields that generation uses.
@@ -70,20 +81,34 @@ class Options:
   resize: images.ResizeOptions = images.ResizeOptions()
 
   @classmethod
-  def from_config(cls, config: Any) -> Options:
-    """The options of a builder config (any object with these fields).
+  def from_config(cls, config: ConfigFields) -> Options:
+    """The options of a builder config, each field named here.
+
+    Every field is read by name and passed by keyword, so a field renamed on
+    either side fails here (AttributeError, TypeError; and in mypy) instead
+    of falling back to its default.
 
     Args:
       config: e.g. an `ImagenetCustomConfig`.
 
     Returns:
-      The options, each field copied by name.
+      The options.
+
+    Raises:
+      InputError: the resize fields are out of range.
     """
-    return cls(**{
-        field.name: getattr(config, field.name)
-        for field in dataclasses.fields(cls)
-        if hasattr(config, field.name)
-    })
+    try:
+      resize = images.ResizeOptions(
+          shorter_side=config.shorter_side, jpeg_quality=config.jpeg_quality
+      )
+    except ValueError as e:
+      raise InputError(f'Config {config.name!r}: {e}.') from None
+    return cls(
+        validation_fraction=config.validation_fraction,
+        split_seed=config.split_seed,
+        skip_bad_files=config.skip_bad_files,
+        resize=resize,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
