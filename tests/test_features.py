@@ -8,7 +8,7 @@ from imagenet_custom import imagenet_custom_dataset_builder as builder_lib
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.tfds_glue import features
 from imagenet_custom.tfds_glue import tfds_patches
-from imagenet_custom.tools import check
+from imagenet_custom.tools import check_estimate
 
 
 def test_default_features():
@@ -32,4 +32,4 @@ def test_builder_and_check_use_the_same_spec(tmp_path):
   assert repr(builder.info.features) == repr(
       features.make_features(metadata.wnids(), real_labels=False)
   )
-  assert check.default_specs() == tfds_patches.field_specs(builder.info.features)
+  assert check_estimate.default_specs() == tfds_patches.field_specs(builder.info.features)

@@ -476,9 +476,9 @@ def test_val_annotations_are_parsed_and_bad_ones_raise_or_are_skipped():
 
 def test_skip_or_raise_records_or_reraises():
   error = BadFileError('in.tar:a.JPEG', 'JPEG does not decode')
-  assert generate.skip_or_raise(error, True) == ('in.tar:a.JPEG', 'JPEG does not decode')
+  assert report_lib.skip_or_raise(error, True) == ('in.tar:a.JPEG', 'JPEG does not decode')
   with pytest.raises(BadFileError, match='in.tar:a.JPEG: JPEG does not decode') as raised:
-    generate.skip_or_raise(error, False)
+    report_lib.skip_or_raise(error, False)
   assert raised.value is error
 
 

@@ -84,3 +84,9 @@ def test_module_level_names_are_the_enum_members():
   assert report_lib.TRAIN_READ is Count.TRAIN_READ
   assert report_lib.IMAGES_MISSING is Count.IMAGES_MISSING
   assert report_lib.WRITTEN_PREFIX + 'test' == Family.WRITTEN.key('test') == 'written/test'
+
+
+def test_counters_print_as_their_stored_names():
+  # Beam metric names and messages see the stored name, on every Python.
+  assert str(Count.TRAIN_READ) == f'{Count.TRAIN_READ}' == 'train_images_read'
+  assert f'{Family.WRITTEN:>10}' == '  written/'

@@ -8,12 +8,23 @@ import enum
 import threading
 from typing import Any, Protocol
 
+from imagenet_custom.errors import BadFileError
 from imagenet_custom.ilsvrc.splits import TRAIN_SPLITS
 from imagenet_custom.ilsvrc.splits import VAL_SPLITS
 
 
+class _StrEnum(str, enum.Enum):
+  """A string enum whose members print as their value (`enum.StrEnum` needs Python 3.11)."""
+
+  def __str__(self) -> str:
+    return str.__str__(self)
+
+  def __format__(self, spec: str) -> str:
+    return str.__format__(str.__str__(self), spec)
+
+
 @enum.unique
-class Count(enum.StrEnum):
+class Count(_StrEnum):
   """The report's fixed counters; each value is the counter's stored name.
 
   `*_READ` count images found in the input; the split counts (`Family.WRITTEN`)
@@ -50,7 +61,7 @@ class Count(enum.StrEnum):
 
 
 @enum.unique
-class Family(enum.StrEnum):
+class Family(_StrEnum):
   """Counters with one member per name: `Family.WRITTEN.key('train')`."""
 
   # Images written, per split.
@@ -95,6 +106,26 @@ IMAGES_MISSING = Count.IMAGES_MISSING
 WRITTEN_PREFIX = Family.WRITTEN.value
 SOURCE_PREFIX = Family.SOURCE.value
 REENCODED_PREFIX = Family.REENCODED.value
+
+
+def skip_or_raise(error: BadFileError, skip_bad_files: bool) -> tuple[str, str]:
+  """What to record of a file that cannot be read: raises unless skipping.
+
+  Call it in the `except BadFileError` clause.
+
+  Args:
+    error: the file's error.
+    skip_bad_files: the config's choice to skip (count and list) bad files.
+
+  Returns:
+    `(origin, problem)` to record with `Tally.skip`.
+
+  Raises:
+    BadFileError: `error`, unless skipping.
+  """
+  if not skip_bad_files:
+    raise error
+  return error.origin, error.problem
 
 
 class Tally(Protocol):
