@@ -3,9 +3,10 @@
 `make_example` turns one image (and its box annotation) into an example;
 `class_outcomes` and `val_outcomes` do it for one train class or a chunk of
 val images of a `plan.Plan`. The rules they apply live in their own modules:
-the split rule in `ilsvrc/splits.py` (with subsets in `selection.py`), box
-normalisation in `annotations.py`, image checks in `images.py`; val labels
-are resolved before, by `plan.make_plan`.
+the split rule in `ilsvrc/splits.py` (with subsets in `ilsvrc/selection.py`),
+box normalisation in `ilsvrc/annotations.py`, image checks in
+`ilsvrc/images.py`; val labels are resolved before, by `plan.make_plan`
+(`ilsvrc/val_labels.py`).
 
 Knows nothing of TFDS beyond the shape of an example (a dict of plain values),
 and never imports TensorFlow or TFDS: worker processes run it. The same

@@ -17,18 +17,10 @@ This package reads the built dataset only; it never imports the builder.
 resize, normalise), `pipeline.datasets` the loading, shuffling, batching and
 prefetch around them; their public names are all here.
 
-Performance (benchmarks/read_benchmark.py, 2 cores, ~110 KB ~400x350 JPEGs,
-224x224 float32 batches of 64): both pipelines run at ~0.9x the speed of
-decoding and resizing the same JPEG bytes held in memory. JPEG decoding is
-~75% of the CPU time; the fused crop saves little of it, because the entropy
-decoding of every row above the crop's bottom edge cannot be skipped, and
-libjpeg's scaled decoding saves less than choosing its ratio per image costs
-(docs/resized.md). To go faster, decode fewer pixels: build a resized config
-(`s256`) and pass `config='s256'`, which cuts the CPU per image by a third
-(training) to a half (evaluation). Start TensorFlow with
-`TF_CPU_ALLOCATOR_USE_BFC=true` in the environment: the default allocator
-maps every 38 MB float batch afresh, and its page faults cost ~15% more CPU
-per image.
+JPEG decoding is most of the CPU time: to go faster, decode fewer pixels
+(build a resized config and pass `config='s256'`), and start TensorFlow with
+`TF_CPU_ALLOCATOR_USE_BFC=true`. The figures are in docs/training.md, "Input
+pipeline speed".
 """
 
 from __future__ import annotations

@@ -27,14 +27,10 @@ from imagenet_custom.layouts.base import ImageSource
 # The sample's examples are serialised without boxes, which add 16 bytes a
 # box (about 1 box for every 2 train images of ImageNet): left out.
 RECORD_FRAMING_BYTES = 16
-# From the per-image time of the worker-side work to the build's: measured on
-# 10,000 realistic fake images (1.1 GB; `python -m
-# imagenet_custom.testing.fake_imagenet --preset realistic --train-images 9000
-# --val-images 1000`), 2 cores, input in the page cache: the check measured
-# 0.2 ms per image; a build took 2.5 s beyond the 2.4 s a build of the
-# 65-image dummy data takes, for the folders and the archives layouts alike:
-# 0.5 ms per image per worker, 2.5 times the worker-side time (the rest is
-# the parent's shuffling and writing, and the workers' traffic to it).
+# A build's time per image per worker over the worker-side time the check
+# measures (the rest is the parent's shuffling and writing, and the workers'
+# traffic to it), and a build's fixed start-up time; both measured on a
+# reference build: docs/performance.md, "The pre-flight check's estimate".
 WORKER_TO_BUILD = 2.5
 STARTUP_SECONDS = 2.4
 # A disk read rate to express the input's size as a time (a SATA SSD or a
