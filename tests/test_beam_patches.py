@@ -106,7 +106,7 @@ def test_beam_internals_are_the_ones_the_patch_was_written_for():
 
 def test_changed_beam_fails_naming_the_patch(monkeypatch):
   monkeypatch.setattr(beam_patches, 'BEAM_VERSION', '0.0.0')
-  with pytest.raises(beam_patches.BeamInternalsChanged, match=r'imagenet_custom\.beam_patches\.DaskRunner was written against apache-beam 0\.0\.0: apache-beam is 2\.77\.0'):
+  with pytest.raises(beam_patches.BeamInternalsChanged, match=r'imagenet_custom\.build\.beam_patches\.DaskRunner was written against apache-beam 0\.0\.0: apache-beam is 2\.77\.0'):
     beam_patches.check_beam_internals()
 
 
