@@ -25,6 +25,7 @@ from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import real_labels as real_labels_lib
 from imagenet_custom.ilsvrc import selection as selection_lib
 from imagenet_custom.ilsvrc import splits
+from imagenet_custom.tfds_glue import features
 from imagenet_custom.tfds_glue import tfds_patches
 from imagenet_custom.tools import labels
 
@@ -35,38 +36,19 @@ _DEFAULTS = generate.Options()
 class ImagenetCustomConfig(tfds.core.BuilderConfig):
   """Options of a build; pass them as JSON with `--config`.
 
-  Attributes:
-    validation_fraction: share of each class's train images that goes to the
-      `validation` split.
-    split_seed: key of the hash that chooses them; another seed gives another
-      split of the same size.
-    skip_bad_files: skip unreadable images and annotations (each is listed in
-      the build report) instead of stopping the build.
-    verify_checksums: compute the official archives' SHA-256 during the
-      build (one extra sequential read of each, in a background thread) and
-      fail the build on a mismatch (plain builds only).
-    layout: `auto`, or a layout name from `layouts.LAYOUTS` (`archives`,
-      `kaggle`, `folders`, ...).
-    num_workers: worker processes for per-image work (reading, checking,
-      re-encoding, boxes, serialising); 0 means one per core.
-    num_threads: threads in each worker, so that disk reads overlap the
-      work; 0 means 2.
-    spill_images: copy every image into the build's temporary spill files.
-      By default an image stored unchanged is read again from the input when
-      the shards are written, in shard order, which is random within the
-      input: fast on SSDs, slow on spinning disks and some network storage,
-      where this option reads the input once, in order, instead.
-    shorter_side: shrink images whose shorter side is longer to this many
-      pixels (PIL reduce, then Lanczos on the luma and a box filter on the
-      chroma, re-encoded as baseline 4:2:0 JPEG); 0 keeps the original
-      images.
-    jpeg_quality: JPEG quality of the shrunk images.
-    train_subset: keep only part of train: a fraction of each class (e.g.
-      0.01) or the path of a file list (one `nXXXXXXXX_N.JPEG` a line).
-    classes: path of a WNID list (one a line), or the name of a shipped list
-      (e.g. `imagenet100_cmc`): only those classes are built.
-    relabel: with `classes`, labels index the sorted subset, not the 1,000.
-    real_labels: path of ReaL's `real.json`: adds a `real_label` feature.
+  What each field means, with its default, is the README's config table (the
+  one place it is written). Contract:
+  - `validation_fraction`, `split_seed`, `skip_bad_files`, `shorter_side`
+    and `jpeg_quality` reach generation through `generate.Options.from_config`,
+    which reads each by name; their defaults are `generate.Options`'.
+  - `train_subset`, `classes` and `relabel` make the build's
+    `selection.Selection`; `real_labels` adds the `real_label` feature;
+    `layout` chooses the reader (`layouts.LAYOUTS`, or `auto`).
+  - `num_workers`, `num_threads` and `spill_images` change how a plain build
+    runs, never the shards it writes; `verify_checksums` is for plain builds
+    only (a Beam build refuses it).
+  - A config that changes the examples needs a name of its own: it is the
+    folder the build is written to.
   """
 
   validation_fraction: float = _DEFAULTS.validation_fraction
@@ -153,19 +135,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     """Returns the dataset's features and metadata."""
-    label_names = self._label_names()
-    features = {
-        'image': tfds.features.Image(encoding_format='jpeg'),
-        'label': tfds.features.ClassLabel(names=label_names),
-        'file_name': tfds.features.Text(),
-        'bboxes': tfds.features.Sequence(tfds.features.BBoxFeature()),
-    }
-    if self.builder_config.real_labels:
-      features[real_labels_lib.FEATURE] = tfds.features.Sequence(
-          tfds.features.ClassLabel(names=label_names)
-      )
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict(features),
+        features=features.make_features(
+            self._label_names(), real_labels=bool(self.builder_config.real_labels)
+        ),
         supervised_keys=('image', 'label'),
         homepage='https://image-net.org/',
         metadata=tfds.core.MetadataDict(),
@@ -293,8 +266,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     roles = reader.sources()
     if (
         reader.face_blurred
-        and 'train images' in roles
-        and 'train reference list' not in roles
+        and roles.train_images is not None
+        and roles.train_reference is None
     ):
       self._report.notes.append(
           'missing face-blurred train images were not counted: put the'

@@ -14,6 +14,7 @@ from imagenet_custom.layouts.official_archives import ArchiveReader
 from imagenet_custom.testing import blurred as blurred_data
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
 from imagenet_custom.tools import check
+from imagenet_custom.tools import check_estimate
 
 from builds import DUMMY
 from builds import LAYOUTS
@@ -110,7 +111,7 @@ def test_val_without_labels_exits_1(tmp_path):
 
 def test_not_enough_disk_exits_1(tmp_path, monkeypatch):
   monkeypatch.setattr(
-      check.shutil, 'disk_usage', lambda path: shutil._ntuple_diskusage(10**9, 10**9, 1000)
+      check_estimate.shutil, 'disk_usage', lambda path: shutil._ntuple_diskusage(10**9, 10**9, 1000)
   )
   result = check.run_check(DUMMY / 'folders', tmp_path)
   assert result.exit_code == 1

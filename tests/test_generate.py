@@ -25,11 +25,15 @@ from imagenet_custom.ilsvrc import annotations as annotations_lib
 from imagenet_custom.ilsvrc import images
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import splits
+from imagenet_custom.ilsvrc.val_labels import LabelKind
 from imagenet_custom.ilsvrc.val_labels import LabelSource
 from imagenet_custom.ilsvrc.val_labels import ValMetadata
 from imagenet_custom.layouts.base import ImageSource
 from imagenet_custom.layouts.base import Listing
 from imagenet_custom.layouts.base import Reader
+from imagenet_custom.layouts.base import Sources
+from imagenet_custom.layouts.devkit import DevkitFacts
+from imagenet_custom.layouts.devkit import NO_FACTS
 
 from builds import DUMMY
 from builds import LAYOUTS
@@ -88,8 +92,11 @@ class FakeReader(Reader):
     del root
     return False
 
-  def sources(self) -> dict[str, str]:
-    return {'train images': 'memory', 'val images': 'memory'}
+  def sources(self) -> Sources:
+    return Sources(train_images='memory', val_images='memory')
+
+  def devkit_facts(self) -> DevkitFacts:
+    return NO_FACTS
 
   def train_classes(self) -> Listing:
     return Listing(tuple(self.train), self.junk)
@@ -132,7 +139,7 @@ class FakeReader(Reader):
 
   def val_metadata(self) -> ValMetadata:
     return ValMetadata(
-        (LabelSource('fake labels', self.labels),),
+        (LabelSource('fake labels', self.labels, LabelKind.DEVKIT),),
         self.blacklist,
         {TENCH: 'tench'},
     )
@@ -352,19 +359,40 @@ def test_class_examples_skip_bad_images_when_asked():
   assert not report.imbalances()
 
 
-def test_options_from_config_copies_each_field_by_name():
+def test_options_from_config_reads_each_field_by_name():
   config = imagenet_custom.ImagenetCustomConfig(
       name='custom', validation_fraction=0.1, split_seed='x', skip_bad_files=True,
-      num_threads=3,
+      num_threads=3, shorter_side=256, jpeg_quality=80,
   )
-  assert generate.Options.from_config(config) == generate.Options(0.1, 'x', True)
+  assert generate.Options.from_config(config) == generate.Options(
+      0.1, 'x', True, images.ResizeOptions(256, 80)
+  )
   # One home for the defaults: the config's are the options'.
   default = imagenet_custom.ImagenetCustomConfig(name='default')
   assert generate.Options.from_config(default) == generate.Options()
-  config_fields = {f.name for f in dataclasses.fields(imagenet_custom.ImagenetCustomConfig)}
-  # `resize` is built by the builder from `shorter_side` and `jpeg_quality`.
-  option_fields = {f.name for f in dataclasses.fields(generate.Options)} - {'resize'}
-  assert option_fields <= config_fields
+
+
+@dataclasses.dataclass
+class _RenamedConfig:
+  """A config whose `validation_fraction` was renamed: it must not be defaulted."""
+
+  name: str = 'renamed'
+  validation_share: float = 0.5
+  split_seed: str = 'x'
+  skip_bad_files: bool = False
+  shorter_side: int = 0
+  jpeg_quality: int = 90
+
+
+def test_options_from_a_config_with_a_renamed_field_fail_loudly():
+  with pytest.raises(AttributeError, match='validation_fraction'):
+    generate.Options.from_config(_RenamedConfig())
+
+
+def test_options_from_config_check_the_resize_fields():
+  config = imagenet_custom.ImagenetCustomConfig(name='tiny', shorter_side=-1)
+  with pytest.raises(InputError, match="Config 'tiny': "):
+    generate.Options.from_config(config)
 
 
 def _package_imports(module: str) -> set[str]:
@@ -444,3 +472,19 @@ def test_val_annotations_are_parsed_and_bad_ones_raise_or_are_skipped():
   assert parsed[1].objects == (annotations_lib.RawBox('n01440764', 1, 2, 30, 40),)
   assert report.counts[report_lib.ANNOTATIONS_SKIPPED] == 1
   assert len(report.skipped) == 1 and report.skipped[0].startswith('val/2.xml: ')
+
+
+def test_skip_or_raise_records_or_reraises():
+  error = BadFileError('in.tar:a.JPEG', 'JPEG does not decode')
+  assert report_lib.skip_or_raise(error, True) == ('in.tar:a.JPEG', 'JPEG does not decode')
+  with pytest.raises(BadFileError, match='in.tar:a.JPEG: JPEG does not decode') as raised:
+    report_lib.skip_or_raise(error, False)
+  assert raised.value is error
+
+
+def test_the_plain_and_beam_builds_share_one_val_task_size():
+  from imagenet_custom.build import beam_generate  # pylint: disable=g-import-not-at-top
+  from imagenet_custom.build import parallel_build  # pylint: disable=g-import-not-at-top
+
+  assert parallel_build.VAL_TASK_SIZE is generate.VAL_TASK_SIZE
+  assert not hasattr(beam_generate, 'VAL_CHUNK')

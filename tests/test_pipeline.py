@@ -94,7 +94,7 @@ def test_eval_covers_the_split_once_in_order_and_is_deterministic(data_dir):
   assert sizes[-1] == SPLIT_SIZES['test'] % BATCH  # The partial batch is kept.
   for other in (again, fresh):
     assert len(other) == len(first)
-    for (a, la), (b, lb) in zip(first, other, strict=False):
+    for (a, la), (b, lb) in zip(first, other, strict=True):
       np.testing.assert_array_equal(a, b)
       np.testing.assert_array_equal(la, lb)
   stored = tfds.load(
@@ -110,17 +110,17 @@ def test_seeded_training_is_deterministic(data_dir):
   first = _batches(pipeline.load_train(data_dir, BATCH, SIZE, seed=7), 6)
   second = _batches(pipeline.load_train(data_dir, BATCH, SIZE, seed=7), 6)
   other = _batches(pipeline.load_train(data_dir, BATCH, SIZE, seed=8), 6)
-  for (a, la), (b, lb) in zip(first, second, strict=False):
+  for (a, la), (b, lb) in zip(first, second, strict=True):
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(la, lb)
-  assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(first, other, strict=False))
+  assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(first, other, strict=True))
 
 
 def test_unseeded_training_draws_new_crops(data_dir):
   data_dir = str(data_dir)
   first = _batches(pipeline.load_train(data_dir, BATCH, SIZE), 4)
   second = _batches(pipeline.load_train(data_dir, BATCH, SIZE), 4)
-  assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(first, second, strict=False))
+  assert any(not np.array_equal(a, b) for (a, _), (b, _) in zip(first, second, strict=True))
 
 
 def test_train_dataset_on_tfds_load_output_keeps_every_example(data_dir):

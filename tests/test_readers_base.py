@@ -14,6 +14,7 @@ import pytest
 from imagenet_custom import layouts
 from imagenet_custom.archives.base import is_junk
 from imagenet_custom.layouts.base import Reader
+from imagenet_custom.layouts.base import Sources
 
 from builds import DUMMY
 from builds import LAYOUTS
@@ -79,3 +80,32 @@ def test_each_reader_gives_the_same_val_metadata_and_annotations(layout, manifes
   counts = reader.annotation_counts()
   assert sum(counts.values()) == manifest['counts']['num_train_annotations']
   assert set(counts) <= set(manifest['counts']['train_images_per_class'])
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_each_reader_gives_the_devkit_facts_of_its_own_files(layout, manifest):
+  reader = layouts.find_reader(DUMMY / layout)
+  facts = reader.devkit_facts()
+  assert facts.ilsvrc_ids == manifest['ilsvrc_ids']
+  assert facts.names['n01440764'] == 'tench'
+  sources = reader.sources()
+  # The ID table read is the layout's devkit (an archive, or a folder holding map_clsloc.txt).
+  assert sources.devkit is not None and facts.sources[0].startswith(sources.devkit)
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_sources_are_typed_and_described_in_field_order(layout):
+  sources = layouts.find_reader(DUMMY / layout).sources()
+  assert sources.train_images is not None and sources.val_images is not None
+  described = dict(sources.described())
+  assert described['train images'] == sources.train_images
+  assert described['val images'] == sources.val_images
+  assert list(described)[:2] == ['train images', 'val images']
+
+
+def test_sources_of_a_renamed_field_fail_loudly(tmp_path):
+  (tmp_path / 'train').mkdir()
+  found = Sources.existing(train_images=tmp_path / 'train', val_images=tmp_path / 'absent')
+  assert found == Sources(train_images=str(tmp_path / 'train'))
+  with pytest.raises(TypeError, match='train_image'):
+    Sources.existing(train_image=tmp_path / 'train')

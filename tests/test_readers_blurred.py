@@ -231,8 +231,8 @@ def test_generator_writes_the_archives_only(archived, written):
 def test_archives_are_listed_and_read_like_the_folders(archived, written):
   from_archives = layouts.find_reader(archived)
   from_folders = layouts.find_reader(written[0])
-  assert from_archives.sources()['train images'] == str(archived / blurred.TRAIN_ARCHIVE)
-  assert from_archives.sources()['val images'] == str(archived / blurred.VAL_ARCHIVE)
+  assert from_archives.sources().train_images == str(archived / blurred.TRAIN_ARCHIVE)
+  assert from_archives.sources().val_images == str(archived / blurred.VAL_ARCHIVE)
   assert from_archives.train_classes() == from_folders.train_classes()
   for wnid in from_folders.train_classes().names:
     listing = from_archives.list_train_class(wnid)
@@ -279,8 +279,8 @@ def test_extracted_folder_is_read_before_its_archive(archived, written, blurred_
   shutil.copytree(archived, manual)
   shutil.copytree(written[0] / blurred.TRAIN_DIR, manual / blurred.TRAIN_DIR)
   reader = layouts.find_reader(manual)
-  assert reader.sources()['train images'] == str(manual / blurred.TRAIN_DIR)
-  assert reader.sources()['val images'] == str(manual / blurred.VAL_ARCHIVE)
+  assert reader.sources().train_images == str(manual / blurred.TRAIN_DIR)
+  assert reader.sources().val_images == str(manual / blurred.VAL_ARCHIVE)
   builder = build(manual, tmp_path / 'out')
   assert _shards(builder) == _shards(blurred_build)
 

@@ -12,6 +12,7 @@ from etils import epath
 import pytest
 
 from imagenet_custom.errors import InputError
+from imagenet_custom.ilsvrc.val_labels import LabelKind
 from imagenet_custom.ilsvrc.val_labels import LabelSource
 from imagenet_custom.layouts import devkit
 
@@ -86,7 +87,7 @@ def test_kaggle_csvs_give_labels_and_names(manifest):
 
 def test_val_metadata_orders_sources_and_prefers_the_csv_names():
   found = devkit.load_devkit_2015(DEVKIT_2015)
-  own = LabelSource('val folders', {1: 'n02012849'})
+  own = LabelSource('val folders', {1: 'n02012849'}, LabelKind.CLASS_FOLDERS)
   meta = devkit.val_metadata_with_csvs(KAGGLE, found, 'the devkit', own_sources=[own])
   assert [s.name for s in meta.label_sources] == [
       'val folders', found[0].name, str(KAGGLE / devkit.LOC_VAL_SOLUTION)

@@ -8,6 +8,7 @@ import pytest
 
 from imagenet_custom import layouts
 from imagenet_custom.errors import InputError
+from imagenet_custom.ilsvrc.val_labels import LabelKind
 
 from builds import build
 from builds import DUMMY
@@ -34,6 +35,7 @@ def test_val_class_folders_are_a_label_source_beside_the_devkit():
   meta = layouts.find_reader(DUMMY / 'folders').val_metadata()
   [folders_source, devkit_source] = meta.label_sources
   assert folders_source.name == 'val/<wnid>/ class folders'
+  assert (folders_source.kind, devkit_source.kind) == (LabelKind.CLASS_FOLDERS, LabelKind.DEVKIT)
   assert folders_source.labels == devkit_source.labels
   assert devkit_source.name.startswith(str(DUMMY / 'folders' / 'ILSVRC2012_devkit_t12.tar.gz:'))
   assert meta.blacklist is not None and len(meta.blacklist) == 3

@@ -9,6 +9,7 @@ import pytest
 from imagenet_custom import layouts
 from imagenet_custom.errors import InputError
 from imagenet_custom.layouts import kaggle
+from imagenet_custom.layouts.base import Sources
 
 from builds import build
 from builds import DUMMY
@@ -31,15 +32,20 @@ def test_kaggle_without_devkit_uses_the_csv_and_warns(tmp_path, examples):
 def test_sources_name_every_file_found():
   reader = layouts.find_reader(DUMMY / 'kaggle')
   root = DUMMY / 'kaggle'
-  assert reader.sources() == {
-      'train images': str(root / kaggle.DATA_DIR / 'train'),
-      'val images': str(root / kaggle.DATA_DIR / 'val'),
-      'train boxes': str(root / kaggle.ANNOTATIONS_DIR / 'train'),
-      'val boxes': str(root / kaggle.ANNOTATIONS_DIR / 'val'),
-      'val labels, blacklist, class names': str(root / kaggle.DEVKIT_DIR),
-      'val labels': str(root / 'LOC_val_solution.csv'),
-      'class names': str(root / 'LOC_synset_mapping.txt'),
-  }
+  assert reader.sources() == Sources(
+      train_images=str(root / kaggle.DATA_DIR / 'train'),
+      val_images=str(root / kaggle.DATA_DIR / 'val'),
+      train_boxes=str(root / kaggle.ANNOTATIONS_DIR / 'train'),
+      val_boxes=str(root / kaggle.ANNOTATIONS_DIR / 'val'),
+      devkit=str(root / kaggle.DEVKIT_DIR),
+      val_solution=str(root / 'LOC_val_solution.csv'),
+      synset_mapping=str(root / 'LOC_synset_mapping.txt'),
+  )
+  # What the pre-flight check prints, in this order.
+  assert [role for role, _ in reader.sources().described()] == [
+      'train images', 'val images', 'train boxes', 'val boxes',
+      'val labels, blacklist, class names', 'val labels', 'class names',
+  ]
 
 
 def test_val_labels_come_from_the_devkit_and_the_csv():

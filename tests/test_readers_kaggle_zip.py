@@ -62,8 +62,10 @@ def test_zip_is_detected_and_listed_like_the_tree(zipped):
   assert reader.list_val() == tree.list_val()
   assert reader.annotation_counts() == tree.annotation_counts()
   assert reader.val_metadata().blacklist == tree.val_metadata().blacklist
-  assert reader.sources().keys() == tree.sources().keys()
-  assert reader.sources()['val labels'] == (
+  assert [role for role, _ in reader.sources().described()] == [
+      role for role, _ in tree.sources().described()
+  ]
+  assert reader.sources().val_solution == (
       f'{zipped / kaggle_zip.KAGGLE_ZIP}:LOC_val_solution.csv'
   )
 

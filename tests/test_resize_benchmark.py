@@ -7,6 +7,7 @@ import math
 import pathlib
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -91,10 +92,40 @@ def test_every_candidate_writes_the_target_size(name):
   assert decoded.size == shrunk.size and min(decoded.size) == 256
 
 
-def test_every_stage_runs():
+def _check_stage_output(name: str, out: Any, size: tuple[int, int]) -> None:
+  """Asserts that a stage made what its name says, from a JPEG of `size`."""
+  if name.startswith('header'):
+    assert out == size
+  elif name.startswith('decode'):
+    assert out.mode == ('YCbCr' if 'YCbCr' in name else 'RGB')
+    if 'draft' in name:  # The input is over twice the target: draft scales it.
+      assert 256 <= min(out.size) < min(size)
+    else:
+      assert out.size == size
+  elif name.startswith('reduce'):
+    # By the largest integer factor that keeps the shorter side >= 256
+    # (PIL's `reduce` rounds the sides up).
+    factor = round(size[0] / out.size[0])
+    assert factor > 1 and out.size == tuple(-(-side // factor) for side in size)
+    assert min(out.size) >= 256 > -(-min(size) // (factor + 1))
+  elif name.startswith(('convert', 'split')):
+    assert (out.mode, out.size) == ('YCbCr', size)
+  elif name.startswith('resize'):
+    assert min(out.size) == 256
+    assert out.mode == ('L' if '1 channel' in name else 'RGB')
+  elif name.startswith('encode'):
+    decoded = Image.open(io.BytesIO(out))
+    assert decoded.format == 'JPEG' and min(decoded.size) == 256
+  else:
+    raise AssertionError(f'no expectation for stage {name!r}: add one here')
+
+
+def test_every_stage_makes_what_its_name_says():
   data = inputs.large_jpegs(1)[0]
-  for stage in recipes.stages(256).values():
-    stage.run(stage.prepare(data))
+  size = Image.open(io.BytesIO(data)).size
+  assert min(size) >= 2 * 256  # So that draft and reduce have work to do.
+  for name, stage in recipes.stages(256).items():
+    _check_stage_output(name, stage.run(stage.prepare(data)), size)
 
 
 def test_best_ms_per_item_takes_the_fastest_pass():

@@ -8,6 +8,7 @@ import pytest
 
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import selection
+from imagenet_custom.ilsvrc import splits
 
 # Dummy train classes and their image counts; validation takes 2, 2, 2, 2, 0, 1.
 CLASS_SIZES = {
@@ -35,6 +36,17 @@ def test_fraction_keeps_validation_and_nests_subsets():
   assert (len(tenth.train), len(hundredth.train)) == (130, 13)
   assert hundredth.train < tenth.train < everything.train
   assert len(tenth.left_out) == 1300 - 260 - 130
+
+
+def test_train_subset_is_the_head_of_the_split_order_after_validation():
+  names = [f'n01440764_{i}.JPEG' for i in range(100)]
+  ranked = splits.rank(names, 'seed')
+  divided = selection.split_class(
+      'n01440764', names, 0.2, 'seed', selection.Selection(train_fraction=0.05), 'o'
+  )
+  # One order (`splits.rank`): validation takes its first 20, the subset the next 5.
+  assert divided.validation == frozenset(ranked[:20])
+  assert divided.train == frozenset(ranked[20:25])
 
 
 @pytest.mark.parametrize(

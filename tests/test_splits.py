@@ -93,3 +93,22 @@ def test_split_names():
 def test_val_split_of(number, blacklist, expected):
   assert splits.val_split_of(number, blacklist) == expected
   assert splits.val_split_of(number, blacklist) in splits.VAL_SPLITS
+
+
+def test_rank_orders_by_keyed_hash_and_ignores_input_order():
+  names = [f'n01440764_{i}.JPEG' for i in range(50)]
+  ranked = splits.rank(names, 'seed')
+  assert ranked == splits.rank(reversed(names + names[:5]), 'seed')
+  assert sorted(ranked) == sorted(names)
+  assert ranked != sorted(names)
+  assert ranked != splits.rank(names, 'another seed')
+  # Validation takes the head of the order.
+  assert splits.select_validation(names, 0.2, 'seed') == frozenset(ranked[:10])
+
+
+@pytest.mark.parametrize(
+    'value, rounded',
+    [(0.5, 1), (1.5, 2), (2.5, 3), (2.4999, 2), (0.0, 0), (7.0, 7)],  # halves up, not to even
+)
+def test_round_half_up(value, rounded):
+  assert splits.round_half_up(value) == rounded

@@ -21,9 +21,6 @@ from imagenet_custom.ilsvrc import splits
 
 NAMESPACE = 'imagenet_custom'
 _SKIPPED = 'skipped_files'
-# Val images per work item: enough to amortise opening the val tar, small
-# enough to spread 50,000 images over many workers.
-VAL_CHUNK = 500
 
 
 class BeamTally:
@@ -67,7 +64,8 @@ def split_transform(plan: generate.Plan, split: str) -> beam.PTransform:
     work: Callable[[Any, generate.Plan, str], Any] = _class_examples
   else:
     names = plan.val_split_names(split)
-    items = [names[i : i + VAL_CHUNK] for i in range(0, len(names), VAL_CHUNK)]
+    size = generate.VAL_TASK_SIZE
+    items = [names[i : i + size] for i in range(0, len(names), size)]
     work = _val_examples
   return (
       f'Create {split} work items' >> beam.Create(items)

@@ -1,14 +1,17 @@
-"""From a reader to examples: the build plan, split selection, boxes, image checks.
+"""Per-image examples: one image checked, re-encoded if needed, with its boxes.
 
-The rules it applies live in their own modules: val labels in `val_labels.py`,
-the split rule in `splits.py`, box normalisation in `annotations.py`, image
-checks in `images.py`.
+`make_example` turns one image (and its box annotation) into an example;
+`class_outcomes` and `val_outcomes` do it for one train class or a chunk of
+val images of a `plan.Plan`. The rules they apply live in their own modules:
+the split rule in `ilsvrc/splits.py` (with subsets in `ilsvrc/selection.py`),
+box normalisation in `ilsvrc/annotations.py`, image checks in
+`ilsvrc/images.py`; val labels are resolved before, by `plan.make_plan`
+(`ilsvrc/val_labels.py`).
 
 Knows nothing of TFDS beyond the shape of an example (a dict of plain values),
-and never imports TensorFlow or TFDS: worker processes unpickle its `Options`
-and `Plan`.
-The same functions run in the plain build (with a thread pool for per-image
-work) and in Beam workers (one class or val chunk per work item).
+and never imports TensorFlow or TFDS: worker processes run it. The same
+functions run in the plain build (with a thread pool for per-image work) and
+in Beam workers (one class or val chunk per work item).
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable, Iterable, Iterator
 import concurrent.futures
-import dataclasses
 import functools
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from absl import logging
 import numpy as np
@@ -26,130 +28,35 @@ import numpy as np
 from imagenet_custom.archives.base import RawFile
 from imagenet_custom.archives.base import Span
 from imagenet_custom.build import report as report_lib
+from imagenet_custom.build.plan import ConfigFields
+from imagenet_custom.build.plan import Example
+from imagenet_custom.build.plan import make_plan
+from imagenet_custom.build.plan import Options
+from imagenet_custom.build.plan import parse_val_annotations
+from imagenet_custom.build.plan import Plan
+from imagenet_custom.build.report import Count
+from imagenet_custom.build.report import Family
+from imagenet_custom.build.report import skip_or_raise
 from imagenet_custom.errors import BadFileError
-from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import annotations as annotations_lib
 from imagenet_custom.ilsvrc import images
 from imagenet_custom.ilsvrc import metadata
-from imagenet_custom.ilsvrc import real_labels as real_labels_lib
 from imagenet_custom.ilsvrc import selection as selection_lib
-from imagenet_custom.ilsvrc import splits
-from imagenet_custom.ilsvrc import val_labels as val_labels_lib
 from imagenet_custom.layouts.base import ImageSource
-from imagenet_custom.layouts.base import Reader
 
-Example = dict[str, Any]
+# The plan's names, imported from here by the build's other modules.
+__all__ = [
+    'VAL_TASK_SIZE', 'ConfigFields', 'Example', 'Options', 'Outcome', 'Plan',
+    'class_outcomes', 'keyed_examples', 'make_example', 'make_plan', 'ordered_map',
+    'parse_val_annotations', 'skip_or_raise', 'tally_outcome', 'val_outcomes',
+]
+
+# Val images per work item (a worker task of the plain build, a Beam work
+# item): enough to amortise opening the val archive, small enough to spread
+# 50,000 images over many workers.
+VAL_TASK_SIZE = 500
 _In = TypeVar('_In')
 _Out = TypeVar('_Out')
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-  """How examples are made: the builder config's fields that generation uses.
-
-  Plain and picklable (no TFDS): worker processes receive it. The defaults
-  here are the builder config's defaults.
-
-  Attributes:
-    validation_fraction: share of each class's train images for validation.
-    split_seed: key of the hash that picks them.
-    skip_bad_files: skip (and report) unreadable images and annotations
-      instead of stopping the build.
-    resize: shrink the images to a shorter side (default: keep them).
-  """
-
-  validation_fraction: float = splits.DEFAULT_VALIDATION_FRACTION
-  split_seed: str = splits.DEFAULT_SPLIT_SEED
-  skip_bad_files: bool = False
-  resize: images.ResizeOptions = images.ResizeOptions()
-
-  @classmethod
-  def from_config(cls, config: Any) -> Options:
-    """The options of a builder config (any object with these fields).
-
-    Args:
-      config: e.g. an `ImagenetCustomConfig`.
-
-    Returns:
-      The options, each field copied by name.
-    """
-    return cls(**{
-        field.name: getattr(config, field.name)
-        for field in dataclasses.fields(cls)
-        if hasattr(config, field.name)
-    })
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-  """What every split's generation needs, computed once before it starts.
-
-  Attributes:
-    reader: the input layout.
-    options: the builder config's options.
-    val_labels: WNID by val image number, agreed by every source.
-    val_names: val image file names by val number, in the reader's listing order.
-    blacklist: blacklisted val image numbers (empty without a devkit).
-    val_annotations: parsed val annotations by val number.
-    class_names: human-readable name of each of the 1,000 WNIDs.
-    selection: the classes and train images kept (default: all).
-    train_built: False in an evaluation-only build (no train images).
-    real_labels: the parsed `real.json` (labels of val number n at n - 1), or
-      None when the build has no `real_label` feature.
-  """
-
-  reader: Reader
-  options: Options
-  val_labels: dict[int, str]
-  val_names: dict[int, str]
-  blacklist: frozenset[int]
-  val_annotations: dict[int, annotations_lib.Annotation]
-  class_names: dict[str, str]
-  selection: selection_lib.Selection = selection_lib.Selection()
-  train_built: bool = True
-  real_labels: tuple[tuple[int, ...], ...] | None = None
-
-  def extra_fields(self, file_name: str) -> Example:
-    """The config-dependent features of one example (e.g. `real_label`).
-
-    Args:
-      file_name: the example's file name.
-
-    Returns:
-      Feature name to value; empty for the default features only.
-    """
-    if self.real_labels is None:
-      return {}
-    return {
-        real_labels_lib.FEATURE: real_labels_lib.real_label_wnids(
-            self.real_labels, file_name, self.selection.label_names()
-        )
-    }
-
-  def val_split_names(self, split: str) -> list[str]:
-    """The val file names that go to `split` (`test` or `test_blacklisted`).
-
-    In the reader's listing order, which is its storage order: chunks of this
-    list are stretches of an archive (the order examples are written in does
-    not depend on it: TFDS orders them by key).
-    """
-    if split not in splits.VAL_SPLITS:
-      raise ValueError(f'{split!r} is not a split of val images ({splits.VAL_SPLITS})')
-    return [
-        name
-        for number, name in self.val_names.items()
-        if splits.val_split_of(number, self.blacklist) == split
-        and self.selection.keeps_class(self.val_labels[number])
-    ]
-
-  def train_wnids(self) -> list[str]:
-    """The classes whose train images are built, in storage order."""
-    if not self.train_built:
-      return []
-    return [
-        wnid for wnid in self.reader.train_classes().names
-        if self.selection.keeps_class(wnid)
-    ]
 
 
 class Outcome(NamedTuple):
@@ -207,11 +114,11 @@ def ordered_map(
 
 def _boxes(annotation: annotations_lib.Annotation, counts: dict[str, int]) -> np.ndarray:
   normalized = annotations_lib.normalize_boxes(annotation)
-  counts[report_lib.ANNOTATIONS_USED] = 1
-  counts[report_lib.BOXES_KEPT] = len(normalized.boxes)
-  counts[report_lib.BOXES_SWAPPED] = normalized.swapped
-  counts[report_lib.BOXES_CLIPPED] = normalized.clipped
-  counts[report_lib.BOXES_DROPPED] = normalized.dropped
+  counts[Count.ANNOTATIONS_USED] = 1
+  counts[Count.BOXES_KEPT] = len(normalized.boxes)
+  counts[Count.BOXES_SWAPPED] = normalized.swapped
+  counts[Count.BOXES_CLIPPED] = normalized.clipped
+  counts[Count.BOXES_DROPPED] = normalized.dropped
   return np.array(normalized.boxes, dtype=np.float64).reshape(-1, 4)
 
 
@@ -244,37 +151,17 @@ def make_example(
   counts: dict[str, int] = {}
   try:
     data = source.read()
-    prepared = images.prepare_image(data, source.origin)
-    if resize.shorter_side:
-      original = prepared
-      try:
-        prepared = images.resize_to_shorter_side(
-            prepared, resize.shorter_side, resize.jpeg_quality
-        )
-      except (OSError, SyntaxError, ValueError) as e:
-        # The content check reads headers and the end marker only; damaged
-        # data in between shows when the image is decoded to resize it.
-        raise BadFileError(
-            source.origin, f'image does not decode to resize ({e})'
-        ) from None
+    prepared = _prepared(data, source.origin, resize, counts)
   except BadFileError as e:
-    if not skip_bad_files:
-      raise
-    return Outcome(source.name, None, {skipped_key: 1}, (e.origin, e.problem))
-  if prepared.fix is not images.Fix.KEPT:
-    counts[report_lib.REENCODED_PREFIX + prepared.fix.value] = 1
-  if resize.shorter_side:
-    counts[report_lib.RESIZE_KEPT if prepared is original else report_lib.RESIZED] = 1
+    return Outcome(source.name, None, {skipped_key: 1}, skip_or_raise(e, skip_bad_files))
   boxes = np.zeros((0, 4), np.float64)
   skipped = None
   if isinstance(annotation, RawFile):
     try:
       annotation = annotations_lib.parse_annotation(annotation.data, annotation.origin)
     except BadFileError as e:
-      if not skip_bad_files:
-        raise
-      counts[report_lib.ANNOTATIONS_SKIPPED] = 1
-      skipped = (e.origin, e.problem)
+      skipped = skip_or_raise(e, skip_bad_files)
+      counts[Count.ANNOTATIONS_SKIPPED] = 1
       annotation = None
   if annotation is not None:
     boxes = _boxes(annotation, counts)
@@ -289,6 +176,32 @@ def make_example(
   return Outcome(source.name, example, counts, skipped, span)
 
 
+def _prepared(
+    data: bytes, origin: str, resize: images.ResizeOptions, counts: dict[str, int]
+) -> images.PreparedImage:
+  """An image's bytes checked, re-encoded or resized if needed; counts what was done.
+
+  Raises:
+    BadFileError: the image does not decode (nothing is counted then).
+  """
+  prepared = images.prepare_image(data, origin)
+  original = prepared
+  if resize.shorter_side:
+    try:
+      prepared = images.resize_to_shorter_side(
+          prepared, resize.shorter_side, resize.jpeg_quality
+      )
+    except (OSError, SyntaxError, ValueError) as e:
+      # The content check reads headers and the end marker only; damaged
+      # data in between shows when the image is decoded to resize it.
+      raise BadFileError(origin, f'image does not decode to resize ({e})') from None
+  if prepared.fix is not images.Fix.KEPT:
+    counts[Family.REENCODED.key(prepared.fix.value)] = 1
+  if resize.shorter_side:
+    counts[Count.RESIZE_KEPT if prepared is original else Count.RESIZED] = 1
+  return prepared
+
+
 def tally_outcome(outcome: Outcome, split: str, tally: report_lib.Tally) -> None:
   """Adds one outcome's counters to the report."""
   for key, amount in outcome.counts.items():
@@ -297,7 +210,7 @@ def tally_outcome(outcome: Outcome, split: str, tally: report_lib.Tally) -> None
   if outcome.skipped is not None:
     tally.skip(*outcome.skipped)
   if outcome.example is not None:
-    tally.add(report_lib.WRITTEN_PREFIX + split)
+    tally.add(Family.WRITTEN.key(split))
 
 
 def keyed_examples(outcomes: Iterable[Outcome]) -> Iterator[tuple[str, Example]]:
@@ -347,14 +260,14 @@ def class_outcomes(
         reader.class_origin(wnid), len(listing.names), len(validation),
         len(class_annotations),
     )
-    tally.add(report_lib.TRAIN_READ, len(listing.names))
+    tally.add(Count.TRAIN_READ, len(listing.names))
     if divided.left_out:
-      tally.add(report_lib.TRAIN_NOT_IN_SUBSET, len(divided.left_out))
-    tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} train', len(listing.names))
-    tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
+      tally.add(Count.TRAIN_NOT_IN_SUBSET, len(divided.left_out))
+    tally.add(Family.SOURCE.key(f'{reader.layout} train'), len(listing.names))
+    tally.add(Count.JUNK_IGNORED, len(listing.junk))
     stems = {metadata.file_stem(name) for name in listing.names}
     tally.add(
-        report_lib.ANNOTATIONS_WITHOUT_IMAGE,
+        Count.ANNOTATIONS_WITHOUT_IMAGE,
         len(class_annotations.keys() - stems),
     )
   work = functools.partial(_class_image_example, plan, wnid, class_annotations)
@@ -375,7 +288,7 @@ def _class_image_example(
       wnid,
       class_annotations.get(metadata.file_stem(source.name)),
       plan.options.skip_bad_files,
-      report_lib.TRAIN_SKIPPED,
+      Count.TRAIN_SKIPPED,
       plan.options.resize,
       plan.extra_fields(source.name),
   )
@@ -417,118 +330,7 @@ def _val_image_example(plan: Plan, source: ImageSource) -> Outcome:
       plan.val_labels[number],
       plan.val_annotations.get(number),
       plan.options.skip_bad_files,
-      report_lib.VAL_SKIPPED,
+      Count.VAL_SKIPPED,
       plan.options.resize,
       plan.extra_fields(source.name),
-  )
-
-
-def parse_val_annotations(
-    reader: Reader, skip_bad_files: bool, tally: report_lib.Tally
-) -> dict[int, annotations_lib.Annotation]:
-  """Parses the val box annotations of a layout.
-
-  Args:
-    reader: the input layout.
-    skip_bad_files: skip (count and list) unreadable XMLs instead of raising.
-    tally: where skipped annotations are counted.
-
-  Returns:
-    The parsed annotations by val image number.
-
-  Raises:
-    BadFileError: an annotation cannot be read, unless skipping.
-  """
-  parsed = {}
-  for number, raw in reader.val_annotations().items():
-    try:
-      parsed[number] = annotations_lib.parse_annotation(raw.data, raw.origin)
-    except BadFileError as e:
-      if not skip_bad_files:
-        raise
-      tally.add(report_lib.ANNOTATIONS_SKIPPED)
-      tally.skip(e.origin, e.problem)
-  return parsed
-
-
-def make_plan(
-    reader: Reader,
-    options: Options,
-    tally: report_lib.Tally,
-    selection: selection_lib.Selection = selection_lib.Selection(),
-    real_labels: tuple[tuple[int, ...], ...] | None = None,
-) -> Plan:
-  """Reads val metadata and checks it before any image is read.
-
-  Args:
-    reader: the input layout.
-    options: the builder config's options.
-    tally: where driver-side counts go (val images listed, junk, orphans).
-    selection: the classes and train images kept.
-    real_labels: the parsed `real.json`, or None for no `real_label` feature.
-
-  Returns:
-    The plan every split's generation uses.
-
-  Raises:
-    InputError: val images misnamed or unlabelled, label sources disagree.
-  """
-  val_meta = reader.val_metadata()
-  val_parsed = parse_val_annotations(
-      reader, options.skip_bad_files, tally
-  )
-  listing = reader.list_val()
-  val_names = {}
-  for name in listing.names:
-    number = metadata.val_index(name)
-    if number is None:
-      raise InputError(
-          f'{reader.sources().get("val images")}: {name!r} is not a val image'
-          ' name (ILSVRC2012_val_NNNNNNNN.JPEG), so its label cannot be'
-          ' found. Remove it or restore the original name.'
-      )
-    val_names[number] = name
-  sources = list(val_meta.label_sources)
-  if val_parsed:
-    sources.append(val_labels_lib.xml_label_source(val_parsed))
-  val_labels = val_labels_lib.resolve_val_labels(val_names, sources)
-  blacklist = frozenset(val_meta.blacklist or ()) & val_names.keys()
-  tally.add(report_lib.VAL_READ, len(val_names))
-  tally.add(report_lib.SOURCE_PREFIX + f'{reader.layout} val', len(val_names))
-  tally.add(report_lib.BLACKLISTED, len(blacklist))
-  tally.add(report_lib.JUNK_IGNORED, len(listing.junk))
-  tally.add(
-      report_lib.ANNOTATIONS_WITHOUT_IMAGE, len(val_parsed.keys() - val_names.keys())
-  )
-  outside = sum(not selection.keeps_class(w) for w in val_labels.values())
-  if outside:
-    tally.add(report_lib.VAL_OUTSIDE_CLASSES, outside)
-  train_built = 'train images' in reader.sources()
-  if train_built:
-    classes = reader.train_classes()
-    selection_lib.check_listed_classes(selection, classes.names)
-    tally.add(report_lib.JUNK_IGNORED, len(classes.junk))
-    for wnid, count in reader.annotation_counts().items():
-      if wnid not in classes.names:
-        tally.add(report_lib.ANNOTATIONS_WITHOUT_IMAGE, count)
-  class_names = dict(val_meta.class_names or {})
-  missing_names = [w for w in metadata.wnids() if w not in class_names]
-  if missing_names:
-    logging.warning(
-        'No class name for %d WNIDs (no devkit or LOC_synset_mapping.txt'
-        ' found); their WNID is used as name.', len(missing_names)
-    )
-  for wnid in missing_names:
-    class_names[wnid] = wnid
-  return Plan(
-      reader=reader,
-      options=options,
-      val_labels=val_labels,
-      val_names=val_names,
-      blacklist=blacklist,
-      val_annotations=val_parsed,
-      class_names=class_names,
-      selection=selection,
-      train_built=train_built,
-      real_labels=real_labels,
   )

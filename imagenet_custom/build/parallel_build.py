@@ -37,7 +37,7 @@ from imagenet_custom.ilsvrc import selection as selection_lib
 _BATCH_BYTES = 4 << 20
 _BATCH_RECORDS = 256
 # Val images per task.
-VAL_TASK_SIZE = 500
+VAL_TASK_SIZE = generate.VAL_TASK_SIZE
 
 
 def worker_plan(plan: generate.Plan) -> generate.Plan:

@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 import dataclasses
 import functools
-import math
 import re
 
 from etils import epath
@@ -266,7 +265,7 @@ def subset_count(num_images: int, fraction: float, available: int) -> int:
     `round(fraction * num_images)` (halves up), at least 1, at most
     `available`.
   """
-  return min(max(math.floor(fraction * num_images + 0.5), 1), available)
+  return min(max(splits.round_half_up(fraction * num_images), 1), available)
 
 
 def check_listed_classes(selection: Selection, train_classes: Collection[str]) -> None:
@@ -336,7 +335,7 @@ def split_class(
     train = listed
     validation = validation - listed
   elif selection.train_fraction is not None:
-    ranked = sorted(rest, key=lambda name: (splits.split_rank_key(name, split_seed), name))
+    ranked = splits.rank(rest, split_seed)
     count = subset_count(len(names), selection.train_fraction, len(ranked))
     train = frozenset(ranked[:count])
   else:

@@ -41,6 +41,27 @@ def split_rank_key(file_name: str, seed: str) -> bytes:
   ).digest()
 
 
+def rank(file_names: Iterable[str], seed: str) -> list[str]:
+  """A class's image names in split order: by keyed hash, ties by name.
+
+  The validation split takes the first images of this order, and a train
+  subset the next (`selection.split_class`).
+
+  Args:
+    file_names: image file names (duplicates count once).
+    seed: the split seed.
+
+  Returns:
+    The names, ordered.
+  """
+  return sorted(set(file_names), key=lambda name: (split_rank_key(name, seed), name))
+
+
+def round_half_up(value: float) -> int:
+  """`value` rounded to the nearest integer, halves up (not to even, as `round` does)."""
+  return math.floor(value + 0.5)
+
+
 def validation_count(num_images: int, fraction: float) -> int:
   """How many of a class's images go to validation.
 
@@ -56,7 +77,7 @@ def validation_count(num_images: int, fraction: float) -> int:
   """
   if not 0.0 <= fraction <= 1.0:
     raise ValueError(f'validation fraction {fraction} is outside [0, 1]')
-  count = math.floor(fraction * num_images + 0.5)
+  count = round_half_up(fraction * num_images)
   if num_images >= 2 and 0.0 < fraction < 1.0:
     count = min(max(count, 1), num_images - 1)
   return count
@@ -75,7 +96,7 @@ def select_validation(
   Returns:
     The validation subset; the rest is train.
   """
-  names = sorted(set(file_names), key=lambda name: (split_rank_key(name, seed), name))
+  names = rank(file_names, seed)
   return frozenset(names[: validation_count(len(names), fraction)])
 
 

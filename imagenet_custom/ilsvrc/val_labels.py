@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 import dataclasses
+import enum
 
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import annotations as annotations_lib
@@ -23,17 +24,34 @@ MAX_LISTED = 10
 XML_SOURCE_NAME = 'val box annotations (<name>)'
 
 
+class LabelKind(enum.Enum):
+  """What kind of file a val label source is; callers decide by kind, never by name."""
+
+  # The devkit's ground truth (ILSVRC2012 or ILSVRC2015), through its ID table.
+  DEVKIT = 'devkit ground truth'
+  # Kaggle's `LOC_val_solution.csv`.
+  SOLUTION_CSV = 'LOC_val_solution.csv'
+  # The `<wnid>/` folders the val images are sorted into: labels of the images
+  # present only, so they say nothing about images missing from the input.
+  CLASS_FOLDERS = 'val class folders'
+  # The `<name>` of the val box annotations.
+  BOX_XML = 'val box annotations'
+
+
 @dataclasses.dataclass(frozen=True)
 class LabelSource:
   """One source of val labels.
 
   Attributes:
-    name: e.g. `ILSVRC2012_devkit_t12.tar.gz:.../ground_truth.txt`.
+    name: where the labels come from, for messages, e.g.
+      `ILSVRC2012_devkit_t12.tar.gz:.../ground_truth.txt`.
     labels: WNID by val image number.
+    kind: what kind of file it is.
   """
 
   name: str
   labels: dict[int, str]
+  kind: LabelKind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +88,7 @@ def xml_label_source(
     names = {n for n in annotations_lib.annotation_label(annotation) if metadata.is_wnid(n)}
     if len(names) == 1:
       labels[number] = names.pop()
-  return LabelSource(XML_SOURCE_NAME, labels)
+  return LabelSource(XML_SOURCE_NAME, labels, LabelKind.BOX_XML)
 
 
 def resolve_val_labels(

@@ -26,6 +26,13 @@ from imagenet_custom.layouts import kaggle
 from imagenet_custom.layouts import kaggle_zip
 from imagenet_custom.layouts import official_archives
 from imagenet_custom.layouts.base import Reader
+from imagenet_custom.layouts.base import Sources
+from imagenet_custom.layouts.devkit import DevkitFacts
+
+__all__ = [
+    'LAYOUTS', 'LAYOUT_HELP', 'READERS', 'DevkitFacts', 'Reader', 'Sources',
+    'detect_layouts', 'find_reader', 'reader_of',
+]
 
 # The layout registry.
 READERS: tuple[type[Reader], ...] = (
@@ -70,13 +77,28 @@ def detect_layouts(root: epath.Path) -> list[str]:
   return [reader_type.layout for reader_type in READERS if reader_type.detect(root)]
 
 
+def reader_of(layout: str, root: epath.Path) -> Reader:
+  """The reader of a named layout over `root`, unchecked (see `find_reader`).
+
+  Raises:
+    InputError: `layout` is not one of `LAYOUTS`.
+  """
+  for reader_type in READERS:
+    if reader_type.layout == layout:
+      return reader_type(root)
+  raise InputError(
+      f'Unknown layout {layout!r}: choose one of'
+      f' {", ".join(reader_type.layout for reader_type in READERS)}.'
+  )
+
+
 def _check_complete(reader: Reader) -> None:
   """Val images are required; without train images the build is evaluation-only."""
-  roles = reader.sources()
-  if 'val images' in roles:
+  sources = reader.sources()
+  if sources.val_images is not None:
     return
   missing = ['val images']
-  if 'train images' not in roles:
+  if sources.train_images is None:
     missing.insert(0, 'train images')
   raise InputError(
       f'{reader.root} looks like the {reader.layout!r} layout but has no'
@@ -112,15 +134,7 @@ def find_reader(
         f' ImageNet download there, then pass it with --manual_dir.'
         f'\n\n{LAYOUT_HELP}'
     )
-  by_layout = {reader_type.layout: reader_type for reader_type in READERS}
-  if layout != 'auto':
-    if layout not in by_layout:
-      raise InputError(
-          f'Unknown layout {layout!r}: choose one of {", ".join(by_layout)}.'
-      )
-    found = [layout]
-  else:
-    found = detect_layouts(root)
+  found = detect_layouts(root) if layout == 'auto' else [layout]
   if not found:
     entries = sorted(p.name for p in root.iterdir())[:10]
     raise InputError(
@@ -133,7 +147,7 @@ def find_reader(
         ' the builder config, e.g. --config=\'{"name": "from_kaggle", "layout":'
         f' "{found[0]}"}}\', or move the others out.'
     )
-  reader = by_layout[found[0]](root)
+  reader = reader_of(found[0], root)
   reader.cache_dir = None if cache_dir is None else epath.Path(cache_dir)
   _check_complete(reader)
   return reader

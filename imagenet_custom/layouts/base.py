@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Collection, Iterator
+import dataclasses
 from typing import ClassVar, NamedTuple
 
 from etils import epath
@@ -11,6 +12,61 @@ from etils import epath
 from imagenet_custom.archives.base import RawFile
 from imagenet_custom.archives.base import Span
 from imagenet_custom.ilsvrc.val_labels import ValMetadata
+from imagenet_custom.layouts.devkit import DevkitFacts
+
+
+def _role(description: str) -> dict[str, str]:
+  return {'role': description}
+
+
+@dataclasses.dataclass(frozen=True)
+class Sources:
+  """The files a reader reads, by what they hold: a path, or None when absent.
+
+  What other layers ask of a layout ("are there train images?") is a field
+  here, never a display string; `described()` gives the display strings.
+
+  Attributes:
+    train_images: the train images (an archive, or the folder of class folders).
+    val_images: the val images.
+    train_boxes: the train box annotations.
+    val_boxes: the val box annotations.
+    devkit: the devkit (val labels, blacklist, class names).
+    val_solution: Kaggle's `LOC_val_solution.csv` (val labels).
+    synset_mapping: Kaggle's `LOC_synset_mapping.txt` (class names).
+    train_reference: a list of every train image the input should hold
+      (`train_cls.txt`), which makes missing ones countable.
+  """
+
+  train_images: str | None = dataclasses.field(default=None, metadata=_role('train images'))
+  val_images: str | None = dataclasses.field(default=None, metadata=_role('val images'))
+  train_boxes: str | None = dataclasses.field(default=None, metadata=_role('train boxes'))
+  val_boxes: str | None = dataclasses.field(default=None, metadata=_role('val boxes'))
+  devkit: str | None = dataclasses.field(
+      default=None, metadata=_role('val labels, blacklist, class names')
+  )
+  val_solution: str | None = dataclasses.field(default=None, metadata=_role('val labels'))
+  synset_mapping: str | None = dataclasses.field(default=None, metadata=_role('class names'))
+  train_reference: str | None = dataclasses.field(
+      default=None, metadata=_role('train reference list')
+  )
+
+  @classmethod
+  def existing(cls, **paths: epath.Path) -> Sources:
+    """The sources among `paths` (field name to path) that exist.
+
+    Raises:
+      TypeError: a name is not a field (a renamed field fails here).
+    """
+    return cls(**{field: str(path) for field, path in paths.items() if path.exists()})
+
+  def described(self) -> list[tuple[str, str]]:
+    """`(what the file holds, its path)` of each source present, in field order."""
+    return [
+        (field.metadata['role'], path)
+        for field in dataclasses.fields(self)
+        if (path := getattr(self, field.name)) is not None
+    ]
 
 
 class ImageSource(NamedTuple):
@@ -59,7 +115,7 @@ class Reader(abc.ABC):
   any order (readers may cache, but never require an earlier call).
 
   A layout is one subclass that sets `layout` and `help_text` and implements
-  `detect`, listed in `readers.READERS`.
+  `detect`, listed in `layouts.READERS`.
 
   Attributes:
     layout: the layout's name, as given in the builder config.
@@ -75,7 +131,7 @@ class Reader(abc.ABC):
   face_blurred: ClassVar[bool] = False
   # Where the reader may keep what it computes once per input and every
   # process reuses (the index of a compressed archive); None keeps it in
-  # each process's memory and writes nothing. Set by `readers.find_reader`.
+  # each process's memory and writes nothing. Set by `layouts.find_reader`.
   cache_dir: epath.Path | None = None
 
   def __init__(self, root: epath.Path):
@@ -90,8 +146,8 @@ class Reader(abc.ABC):
     """Whether `root` looks like this layout (existence checks only)."""
 
   @abc.abstractmethod
-  def sources(self) -> dict[str, str]:
-    """The files read, by role (`train images`, `val labels`, ...)."""
+  def sources(self) -> Sources:
+    """The files read, by what they hold; a build without train images is evaluation-only."""
 
   @abc.abstractmethod
   def train_classes(self) -> Listing:
@@ -141,6 +197,13 @@ class Reader(abc.ABC):
   @abc.abstractmethod
   def val_metadata(self) -> ValMetadata:
     """Val labels, blacklist and class names from the metadata files."""
+
+  @abc.abstractmethod
+  def devkit_facts(self) -> DevkitFacts:
+    """The devkit's class IDs and the class names, from the files this layout reads.
+
+    Empty tables when the layout's input has no devkit (or no name source).
+    """
 
   def train_heads(self, wnid: str) -> dict[str, bytes] | None:
     """The first bytes of each train image of a class, if listing read them.

@@ -26,7 +26,7 @@ extracted folder wins when both are there): gzip cannot be read from the
 middle, so the archive is indexed once (`tar_gz`: one pass that costs what
 decompressing it costs, kept in an index file under the reader's
 `cache_dir`), and each class or chunk of val images is then read from its
-own access point (`readers/tar_gz_tree.py`). The archive's folders are
+own access point (`archives/tar_gz_tree.py`). The archive's folders are
 listed with the same code as the extracted folders, and give byte-identical
 shards. Val images are listed in archive order (by class folder), so that a
 chunk of val images is one stretch of the archive.
@@ -35,6 +35,7 @@ chunk of val images is one stretch of the archive.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+import dataclasses
 import functools
 
 from absl import logging
@@ -45,10 +46,12 @@ from imagenet_custom.archives.tar_gz_tree import read_in_order
 from imagenet_custom.archives.tar_gz_tree import TarGzTree
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import metadata
+from imagenet_custom.ilsvrc.val_labels import LabelKind
 from imagenet_custom.layouts import devkit
 from imagenet_custom.layouts import folders
 from imagenet_custom.layouts.base import ImageSource
 from imagenet_custom.layouts.base import Listing
+from imagenet_custom.layouts.base import Sources
 from imagenet_custom.layouts.directories import list_directory
 from imagenet_custom.layouts.directories import read_head
 
@@ -142,18 +145,22 @@ blurred (the face-blurred ImageNet from image-net.org):
       )
     return top / name  # A path the folder code lists alike.
 
-  def sources(self) -> dict[str, str]:
+  def sources(self) -> Sources:
     found = super().sources()
-    for role, folder in (('train images', TRAIN_DIR), ('val images', VAL_DIR)):
+    images = {}
+    for field, folder, extracted in (
+        ('train_images', TRAIN_DIR, found.train_images),
+        ('val_images', VAL_DIR, found.val_images),
+    ):
       archive = self.root / ARCHIVE_OF[folder]
       if self._archive(folder) is not None:
-        found[role] = str(archive)
-      elif role in found and archive.exists():
+        images[field] = str(archive)
+      elif extracted is not None and archive.exists():
         logging.info('%s: reading the extracted %s/; %s is not read.', self.root, folder, archive.name)
     reference = self.root / TRAIN_REFERENCE
     if reference.exists():
-      found['train reference list'] = str(reference)
-    return found
+      images['train_reference'] = str(reference)
+    return dataclasses.replace(found, **images)
 
   def _images(
       self, directory: epath.Path
@@ -198,7 +205,7 @@ blurred (the face-blurred ImageNet from image-net.org):
     """Originals without a blurred image (see the module docstring)."""
     missing = []
     reference = self.root / TRAIN_REFERENCE
-    if reference.exists() and 'train images' in self.sources():
+    if reference.exists() and self.sources().train_images is not None:
       listed = parse_train_reference(reference.read_text(), str(reference))
       found = {
           name
@@ -209,17 +216,14 @@ blurred (the face-blurred ImageNet from image-net.org):
     found_val = {metadata.val_index(name) for name in self.list_val().names}
     labelled: set[int] = set()
     for source in self.val_metadata().label_sources:
-      if not source.name.startswith(VAL_DIR):
+      # The class folders label only the images present.
+      if source.kind is not LabelKind.CLASS_FOLDERS:
         labelled.update(source.labels)
     missing.extend(
         f'ILSVRC2012_val_{number:08d}{ORIGINAL_SUFFIX}'
         for number in sorted(labelled - found_val)
     )
     return tuple(missing)
-
-  def counts_missing_train(self) -> bool:
-    """Whether missing train images can be counted (`train_cls.txt` is here)."""
-    return (self.root / TRAIN_REFERENCE).exists()
 
 
 

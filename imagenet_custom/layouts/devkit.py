@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
 
 from absl import logging
 from etils import epath
@@ -10,6 +11,7 @@ from etils import epath
 from imagenet_custom.archives import tario
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import metadata
+from imagenet_custom.ilsvrc.val_labels import LabelKind
 from imagenet_custom.ilsvrc.val_labels import LabelSource
 from imagenet_custom.ilsvrc.val_labels import ValMetadata
 
@@ -24,6 +26,67 @@ GROUND_TRUTH_2015 = 'ILSVRC2015_clsloc_validation_ground_truth.txt'
 BLACKLIST_2015 = 'ILSVRC2015_clsloc_validation_blacklist.txt'
 LOC_SYNSET_MAPPING = 'LOC_synset_mapping.txt'
 LOC_VAL_SOLUTION = 'LOC_val_solution.csv'
+
+
+@dataclasses.dataclass(frozen=True)
+class DevkitFacts:
+  """What a layout's devkit and name files say about the classes.
+
+  Attributes:
+    ilsvrc_ids: devkit class ID (1..1000) by WNID; empty without a devkit.
+    names: class name by WNID; empty without a name source.
+    sources: the files read.
+  """
+
+  ilsvrc_ids: dict[str, int]
+  names: dict[str, str]
+  sources: tuple[str, ...]
+
+
+NO_FACTS = DevkitFacts({}, {}, ())
+
+
+def _synsets_2012(path: epath.Path) -> dict[int, metadata.Synset]:
+  for member, data in tario.iter_compressed_members(path):
+    if member.name.endswith(_META_MAT):
+      return metadata.parse_meta_mat(data, f'{path}:{member.name}')
+  raise InputError(
+      f'{path}: the devkit archive lacks {_META_MAT}. Download'
+      f' {DEVKIT_2012} again.'
+  )
+
+
+def read_devkit_facts(
+    id_tables: Sequence[epath.Path], synset_mapping: epath.Path | None
+) -> DevkitFacts:
+  """Reads class IDs and names from a layout's files.
+
+  Args:
+    id_tables: where the class ID table may be, first found wins: the 2012
+      devkit archive (its `meta.mat`) or a `map_clsloc.txt` (2015 devkit).
+    synset_mapping: `LOC_synset_mapping.txt`, whose names (Kaggle's first
+      names) win over the devkit's when it exists.
+
+  Returns:
+    The facts; empty tables for what is absent.
+  """
+  synsets: dict[int, metadata.Synset] = {}
+  sources = []
+  for table in id_tables:
+    if not table.exists():
+      continue
+    if table.name == DEVKIT_2012:
+      synsets = _synsets_2012(table)
+    else:
+      synsets = metadata.parse_map_clsloc(table.read_text(), str(table))
+    sources.append(str(table))
+    break
+  ids = {synset.wnid: synset.ilsvrc_id for synset in synsets.values()}
+  names = {synset.wnid: synset.name for synset in synsets.values()}
+  if synset_mapping is not None and synset_mapping.exists():
+    names = load_synset_mapping(synset_mapping)
+    sources.append(str(synset_mapping))
+  return DevkitFacts(ids, names, tuple(sources))
 
 
 def load_devkit_2012(
@@ -61,7 +124,7 @@ def load_devkit_2012(
       blacklist_data.decode('ascii'), blacklist_origin
   )
   names = {synset.wnid: synset.name for synset in synsets.values()}
-  return LabelSource(truth_origin, labels), blacklist, names
+  return LabelSource(truth_origin, labels, LabelKind.DEVKIT), blacklist, names
 
 
 def load_devkit_2015(
@@ -94,7 +157,7 @@ def load_devkit_2015(
       blacklist_path.read_text(), str(blacklist_path)
   )
   names = {synset.wnid: synset.name for synset in synsets.values()}
-  return LabelSource(str(truth_path), labels), blacklist, names
+  return LabelSource(str(truth_path), labels, LabelKind.DEVKIT), blacklist, names
 
 
 def load_loc_val_solution(path: epath.Path) -> LabelSource:
@@ -108,7 +171,8 @@ def load_loc_val_solution(path: epath.Path) -> LabelSource:
   """
   objects = metadata.parse_loc_solution(path.read_text(), str(path))
   return LabelSource(
-      str(path), metadata.val_labels_from_solution(objects, str(path))
+      str(path), metadata.val_labels_from_solution(objects, str(path)),
+      LabelKind.SOLUTION_CSV,
   )
 
 

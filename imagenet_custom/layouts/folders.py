@@ -17,6 +17,7 @@ from imagenet_custom.archives.base import file_span
 from imagenet_custom.archives.base import RawFile
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import metadata
+from imagenet_custom.ilsvrc.val_labels import LabelKind
 from imagenet_custom.ilsvrc.val_labels import LabelSource
 from imagenet_custom.ilsvrc.val_labels import ValMetadata
 from imagenet_custom.layouts import box_archives
@@ -24,6 +25,8 @@ from imagenet_custom.layouts import devkit
 from imagenet_custom.layouts.base import ImageSource
 from imagenet_custom.layouts.base import Listing
 from imagenet_custom.layouts.base import Reader
+from imagenet_custom.layouts.base import Sources
+from imagenet_custom.layouts.devkit import DevkitFacts
 from imagenet_custom.layouts.directories import class_folders
 from imagenet_custom.layouts.directories import list_directory
 from imagenet_custom.layouts.directories import read_folder
@@ -34,7 +37,7 @@ class FolderReader(Reader):
   """Reads `train/<wnid>/*` and `val/` or `val/<wnid>/*`."""
 
   layout = 'folders'
-  # The folders read; the face-blurred layout (`readers/blurred.py`) renames them.
+  # The folders read; the face-blurred layout (`layouts/blurred.py`) renames them.
   train_dir: ClassVar[str] = 'train'
   val_dir: ClassVar[str] = 'val'
   help_text = f"""\
@@ -52,7 +55,7 @@ folders (an extracted tree, e.g. torchvision's):
     """Where the images of `name` (`train_dir` or `val_dir`) are read from.
 
     The manual dir's folder; the face-blurred layout gives the same folder
-    inside its archive when only the archive is there (`readers/blurred.py`).
+    inside its archive when only the archive is there (`layouts/blurred.py`).
     """
     return self.root / name
 
@@ -70,17 +73,23 @@ folders (an extracted tree, e.g. torchvision's):
     listing = list_directory(directory)
     return {name: directory / name for name in listing.names}, listing.junk
 
-  def sources(self) -> dict[str, str]:
-    found = {
-        'train images': self.root / self.train_dir,
-        'val images': self.root / self.val_dir,
-        'train boxes': self.root / box_archives.BBOX_TRAIN,
-        'val boxes': self.root / box_archives.BBOX_VAL,
-        'val labels, blacklist, class names': self.root / devkit.DEVKIT_2012,
-        'val labels': self.root / devkit.LOC_VAL_SOLUTION,
-        'class names': self.root / devkit.LOC_SYNSET_MAPPING,
-    }
-    return {role: str(path) for role, path in found.items() if path.exists()}
+  def sources(self) -> Sources:
+    return Sources.existing(
+        train_images=self.root / self.train_dir,
+        val_images=self.root / self.val_dir,
+        train_boxes=self.root / box_archives.BBOX_TRAIN,
+        val_boxes=self.root / box_archives.BBOX_VAL,
+        devkit=self.root / devkit.DEVKIT_2012,
+        val_solution=self.root / devkit.LOC_VAL_SOLUTION,
+        synset_mapping=self.root / devkit.LOC_SYNSET_MAPPING,
+    )
+
+  def devkit_facts(self) -> DevkitFacts:
+    # A bare `map_clsloc.txt` beside the folders also gives the IDs.
+    return devkit.read_devkit_facts(
+        (self.root / devkit.DEVKIT_2012, self.root / devkit.MAP_CLSLOC),
+        self.root / devkit.LOC_SYNSET_MAPPING,
+    )
 
   def train_classes(self) -> Listing:
     return class_folders(self._folder(self.train_dir), self.train_dir)
@@ -144,7 +153,9 @@ folders (an extracted tree, e.g. torchvision's):
     }
     own = []
     if folder_labels:
-      own.append(LabelSource(f'{self.val_dir}/<wnid>/ class folders', folder_labels))
+      own.append(LabelSource(
+          f'{self.val_dir}/<wnid>/ class folders', folder_labels, LabelKind.CLASS_FOLDERS
+      ))
     devkit_path = self.root / devkit.DEVKIT_2012
     found = devkit.load_devkit_2012(devkit_path) if devkit_path.exists() else None
     val_meta = devkit.val_metadata_with_csvs(

@@ -14,6 +14,8 @@ from imagenet_custom.layouts import devkit
 from imagenet_custom.layouts.base import ImageSource
 from imagenet_custom.layouts.base import Listing
 from imagenet_custom.layouts.base import Reader
+from imagenet_custom.layouts.base import Sources
+from imagenet_custom.layouts.devkit import DevkitFacts
 from imagenet_custom.layouts.directories import class_folders
 from imagenet_custom.layouts.directories import list_directory
 from imagenet_custom.layouts.directories import read_folder
@@ -64,17 +66,22 @@ kaggle (kaggle competitions download imagenet-object-localization-challenge,
   def _annotations(self, split: str) -> epath.Path:
     return self._tree / ANNOTATIONS_DIR / split
 
-  def sources(self) -> dict[str, str]:
-    found = {
-        'train images': self._data('train'),
-        'val images': self._data('val'),
-        'train boxes': self._annotations('train'),
-        'val boxes': self._annotations('val'),
-        'val labels, blacklist, class names': self._tree / DEVKIT_DIR,
-        'val labels': self._tree / devkit.LOC_VAL_SOLUTION,
-        'class names': self._tree / devkit.LOC_SYNSET_MAPPING,
-    }
-    return {role: str(path) for role, path in found.items() if path.exists()}
+  def sources(self) -> Sources:
+    return Sources.existing(
+        train_images=self._data('train'),
+        val_images=self._data('val'),
+        train_boxes=self._annotations('train'),
+        val_boxes=self._annotations('val'),
+        devkit=self._tree / DEVKIT_DIR,
+        val_solution=self._tree / devkit.LOC_VAL_SOLUTION,
+        synset_mapping=self._tree / devkit.LOC_SYNSET_MAPPING,
+    )
+
+  def devkit_facts(self) -> DevkitFacts:
+    return devkit.read_devkit_facts(
+        (self._tree / DEVKIT_DIR / devkit.MAP_CLSLOC, self.root / devkit.MAP_CLSLOC),
+        self._tree / devkit.LOC_SYNSET_MAPPING,
+    )
 
   def train_classes(self) -> Listing:
     return class_folders(self._data('train'), f'{DATA_DIR}/train')

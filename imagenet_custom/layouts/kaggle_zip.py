@@ -1,7 +1,7 @@
 """The Kaggle download unextracted: `imagenet-object-localization-challenge.zip`.
 
-The same reader as the extracted Kaggle tree (`readers/kaggle.py`), over the
-zip's entries instead of folders (`readers/zip_tree.py`): every image is read
+The same reader as the extracted Kaggle tree (`layouts/kaggle.py`), over the
+zip's entries instead of folders (`archives/zip_tree.py`): every image is read
 from the zip through its central directory, stored or deflated, never
 extracted. The shards are byte-identical to a build of the extracted tree.
 """

@@ -24,6 +24,8 @@ from imagenet_custom.layouts import devkit
 from imagenet_custom.layouts.base import ImageSource
 from imagenet_custom.layouts.base import Listing
 from imagenet_custom.layouts.base import Reader
+from imagenet_custom.layouts.base import Sources
+from imagenet_custom.layouts.devkit import DevkitFacts
 
 TRAIN_TAR = 'ILSVRC2012_img_train.tar'
 VAL_TAR = 'ILSVRC2012_img_val.tar'
@@ -104,19 +106,20 @@ archives (from image-net.org, ILSVRC2012), not extracted:
       spans[name] = file_span(self.root / name)
     return spans[name]
 
-  def sources(self) -> dict[str, str]:
-    found = {
-        'train images': TRAIN_TAR,
-        'val images': VAL_TAR,
-        'train boxes': box_archives.BBOX_TRAIN,
-        'val boxes': box_archives.BBOX_VAL,
-        'val labels, blacklist, class names': devkit.DEVKIT_2012,
-    }
-    return {
-        role: str(self.root / name)
-        for role, name in found.items()
-        if (self.root / name).exists()
-    }
+  def sources(self) -> Sources:
+    return Sources.existing(
+        train_images=self.root / TRAIN_TAR,
+        val_images=self.root / VAL_TAR,
+        train_boxes=self.root / box_archives.BBOX_TRAIN,
+        val_boxes=self.root / box_archives.BBOX_VAL,
+        devkit=self.root / devkit.DEVKIT_2012,
+    )
+
+  def devkit_facts(self) -> DevkitFacts:
+    return devkit.read_devkit_facts(
+        (self.root / devkit.DEVKIT_2012, self.root / devkit.MAP_CLSLOC),
+        self.root / devkit.LOC_SYNSET_MAPPING,
+    )
 
   def archives(self) -> dict[str, epath.Path]:
     return {

@@ -6,7 +6,7 @@ in the manifest under its name in `QUIRKS`, so that tests know where to look.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 import dataclasses
 import struct
 from typing import Any
@@ -176,6 +176,77 @@ def plant_train_format_quirks(
   return train
 
 
+def _doubled_size(
+    rng: np.random.Generator, image: plan_types.ImagePlan
+) -> plan_types.AnnotationPlan:
+  """A `<size>` twice the JPEG's, with a box drawn at that size."""
+  width, height = image.width * 2, image.height * 2
+  box = box_annotations.random_box(rng, width, height, image.wnid)
+  return _replace_objects(_annotation(image), box, width=width, height=height)
+
+
+def _xmin_greater_than_xmax(
+    rng: np.random.Generator, image: plan_types.ImagePlan
+) -> plan_types.AnnotationPlan:
+  del rng
+  box = _annotation(image).objects[0]
+  return _replace_objects(
+      _annotation(image), dataclasses.replace(box, xmin=box.xmax, xmax=box.xmin)
+  )
+
+
+def _box_entirely_outside(
+    rng: np.random.Generator, image: plan_types.ImagePlan
+) -> plan_types.AnnotationPlan:
+  del rng
+  left = _annotation(image).width + OUTSIDE_OVERHANG
+  bottom = _annotation(image).height // 2
+  # 15 px wide, from the top to the middle, wholly right of the image.
+  outside = plan_types.BoxObject(image.wnid, left, 0, left + 15, bottom)
+  return _replace_objects(_annotation(image), *_annotation(image).objects, outside)
+
+
+def _filename_placeholder(
+    rng: np.random.Generator, image: plan_types.ImagePlan
+) -> plan_types.AnnotationPlan:
+  del rng
+  return _replace_objects(_annotation(image), filename='%s')
+
+
+def _breed_names(
+    rng: np.random.Generator, image: plan_types.ImagePlan
+) -> plan_types.AnnotationPlan:
+  """Every `<name>` the class's breed name instead of its WNID."""
+  current = image.annotation
+  if current is None:
+    current = box_annotations.new_annotation(rng, image, 1)
+  breed = BREED_NAMES[image.wnid]
+  return _replace_objects(
+      current, *(dataclasses.replace(box, name=breed) for box in current.objects)
+  )
+
+
+def _several_objects(
+    rng: np.random.Generator, image: plan_types.ImagePlan
+) -> plan_types.AnnotationPlan:
+  return box_annotations.new_annotation(rng, image, SEVERAL_OBJECTS)
+
+
+# The train box quirks, in the order they are planted (the order draws from
+# the random stream): name, which images may take it, and its annotation.
+_MakeAnnotation = Callable[
+    [np.random.Generator, plan_types.ImagePlan], plan_types.AnnotationPlan
+]
+_TRAIN_BOX_QUIRKS: tuple[tuple[str, dict[str, Any], _MakeAnnotation], ...] = (
+    ('annotation_size_differs_from_jpeg', {'needs_annotation': True}, _doubled_size),
+    ('box_xmin_greater_than_xmax', {'needs_annotation': True}, _xmin_greater_than_xmax),
+    ('box_entirely_outside', {'needs_annotation': True}, _box_entirely_outside),
+    ('filename_placeholder', {'needs_annotation': True}, _filename_placeholder),
+    ('name_is_breed_not_wnid', {'wnids': BREED_NAMES}, _breed_names),
+    ('several_objects', {'needs_annotation': True}, _several_objects),
+)
+
+
 def plant_train_box_quirks(
     rng: np.random.Generator, train: list[plan_types.ImagePlan]
 ) -> list[plan_types.ImagePlan]:
@@ -193,61 +264,10 @@ def plant_train_box_quirks(
     The images with the quirks planted.
   """
   train = list(train)
-
-  quirk = 'annotation_size_differs_from_jpeg'
-  index = pick(rng, train, quirk, needs_annotation=True)
-  image = train[index]
-  width, height = image.width * 2, image.height * 2
-  box = box_annotations.random_box(rng, width, height, image.wnid)
-  annotation = _replace_objects(
-      _annotation(image), box, width=width, height=height
-  )
-  train[index] = with_quirk(image, quirk, annotation=annotation)
-
-  quirk = 'box_xmin_greater_than_xmax'
-  index = pick(rng, train, quirk, needs_annotation=True)
-  image = train[index]
-  box = _annotation(image).objects[0]
-  reversed_box = dataclasses.replace(box, xmin=box.xmax, xmax=box.xmin)
-  annotation = _replace_objects(_annotation(image), reversed_box)
-  train[index] = with_quirk(image, quirk, annotation=annotation)
-
-  quirk = 'box_entirely_outside'
-  index = pick(rng, train, quirk, needs_annotation=True)
-  image = train[index]
-  left = _annotation(image).width + OUTSIDE_OVERHANG
-  bottom = _annotation(image).height // 2
-  # 15 px wide, from the top to the middle, wholly right of the image.
-  outside = plan_types.BoxObject(image.wnid, left, 0, left + 15, bottom)
-  annotation = _replace_objects(
-      _annotation(image), *_annotation(image).objects, outside
-  )
-  train[index] = with_quirk(image, quirk, annotation=annotation)
-
-  quirk = 'filename_placeholder'
-  index = pick(rng, train, quirk, needs_annotation=True)
-  image = train[index]
-  annotation = _replace_objects(_annotation(image), filename='%s')
-  train[index] = with_quirk(image, quirk, annotation=annotation)
-
-  quirk = 'name_is_breed_not_wnid'
-  index = pick(rng, train, quirk, wnids=BREED_NAMES)
-  image = train[index]
-  breed = BREED_NAMES[image.wnid]
-  current = image.annotation
-  if current is None:
-    current = box_annotations.new_annotation(rng, image, 1)
-  named = tuple(
-      dataclasses.replace(box, name=breed) for box in current.objects
-  )
-  annotation = _replace_objects(current, *named)
-  train[index] = with_quirk(image, quirk, annotation=annotation)
-
-  quirk = 'several_objects'
-  index = pick(rng, train, quirk, needs_annotation=True)
-  image = train[index]
-  annotation = box_annotations.new_annotation(rng, image, SEVERAL_OBJECTS)
-  train[index] = with_quirk(image, quirk, annotation=annotation)
+  for quirk, candidates, make_annotation in _TRAIN_BOX_QUIRKS:
+    index = pick(rng, train, quirk, **candidates)
+    image = train[index]
+    train[index] = with_quirk(image, quirk, annotation=make_annotation(rng, image))
   return train
 
 

@@ -32,61 +32,36 @@ build.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Sequence
 import concurrent.futures
 import dataclasses
-import functools
-import os
-import pathlib
-import shutil
 import sys
-import time
-from typing import NamedTuple, TypeVar
 
 from etils import epath
 
 from imagenet_custom import layouts
-from imagenet_custom.build import example_proto
 from imagenet_custom.build import generate
-from imagenet_custom.build import parallel_build
 from imagenet_custom.build import report as report_lib
-from imagenet_custom.build import spill
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import checksums
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import selection as selection_lib
 from imagenet_custom.ilsvrc import splits
+from imagenet_custom.ilsvrc import val_labels
 from imagenet_custom.layouts.base import ImageSource
-from imagenet_custom.layouts.base import Listing
 from imagenet_custom.layouts.base import Reader
+from imagenet_custom.tools import check_estimate
+from imagenet_custom.tools import check_heads
+from imagenet_custom.tools.check_estimate import RECORD_FRAMING_BYTES
+from imagenet_custom.tools.check_heads import spread
 
-# First bytes of the image formats a build accepts (PNG is re-encoded).
-JPEG_MAGIC = b'\xff\xd8\xff'
-PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
-HEAD_BYTES = 8
-# Images read whole and prepared to measure the per-image rate.
+__all__ = ['RATE_SAMPLE', 'RECORD_FRAMING_BYTES', 'CheckResult', 'main', 'run_check']
+
+# Images read whole and prepared to measure the per-image rate: half train,
+# half val.
 RATE_SAMPLE = 32
-# TFRecord framing of each record: length (8 bytes) and two CRCs (4 each).
-# The sample's examples are serialised without boxes, which add 16 bytes a
-# box (about 1 box for every 2 train images of ImageNet): left out.
-RECORD_FRAMING_BYTES = 16
 # How many names a line of the report lists at most.
 MAX_LISTED = 5
-_HEAD_THREADS = 16
-# From the per-image time of the worker-side work to the build's: measured on
-# 10,000 realistic fake images (1.1 GB; `python -m
-# imagenet_custom.testing.fake_imagenet --preset realistic --train-images 9000
-# --val-images 1000`), 2 cores, input in the page cache: the check measured
-# 0.2 ms per image; a build took 2.5 s beyond the 2.4 s a build of the
-# 65-image dummy data takes, for the folders and the archives layouts alike:
-# 0.5 ms per image per worker, 2.5 times the worker-side time (the rest is
-# the parent's shuffling and writing, and the workers' traffic to it).
-WORKER_TO_BUILD = 2.5
-STARTUP_SECONDS = 2.4
-# A disk read rate to express the input's size as a time (a SATA SSD or a
-# fast disk array; the check does not measure the user's disk).
-REFERENCE_READ_BYTES_PER_SECOND = 200e6
-_T = TypeVar('_T')
 
 
 @dataclasses.dataclass
@@ -138,187 +113,6 @@ def _listed(names: list[str]) -> str:
   return shown + (f', ... ({len(names):,} in all)' if len(names) > MAX_LISTED else '')
 
 
-def _kind(head: bytes) -> str:
-  """`jpeg`, `png` or `other`, from a file's first bytes."""
-  if head.startswith(JPEG_MAGIC):
-    return 'jpeg'
-  if head.startswith(PNG_MAGIC):
-    return 'png'
-  return 'other'
-
-
-def _head(source: ImageSource) -> bytes:
-  if source.head is not None:
-    return source.head(HEAD_BYTES)
-  return source.read()[:HEAD_BYTES]
-
-
-def _classify(kind: str, origin: str, result: CheckResult) -> None:
-  if kind == 'png':
-    result.reencoded.append(origin)
-  elif kind == 'other':
-    result.not_images.append(origin)
-
-
-def _check_images(
-    names: Sequence[str],
-    heads: dict[str, bytes] | None,
-    read: Callable[[Collection[str]], Iterable[ImageSource]],
-    keep: Collection[str],
-    result: CheckResult,
-) -> list[ImageSource]:
-  """Checks the first bytes of some images; returns those named in `keep`.
-
-  Args:
-    names: the images.
-    heads: their first bytes when the listing read them (then only the
-      images that are not JPEG are read, for their origin), else None: each
-      image's head is read, one image at a time.
-    read: the reader's `read_train_class` (for one class) or `read_val`.
-    keep: images to return (the timing sample).
-    result: where findings go.
-
-  Returns:
-    The images named in `keep`.
-  """
-  if heads is not None:
-    odd = {name: kind for name in names if (kind := _kind(heads[name])) != 'jpeg'}
-    wanted = set(odd) | set(keep)
-    sources = read(wanted) if wanted else ()
-    kept = []
-    for source in sources:
-      if source.name in odd:
-        _classify(odd[source.name], source.origin, result)
-      if source.name in keep:
-        kept.append(source)
-    return kept
-  kept = []
-  for source in read(names):  # One at a time: never a whole class in memory.
-    _classify(_kind(_head(source)), source.origin, result)
-    if source.name in keep:
-      kept.append(source)
-  return kept
-
-
-def _scan_class(
-    reader: Reader, wnid: str, sampled: int
-) -> tuple[Listing, CheckResult, list[ImageSource]]:
-  """Lists a class and checks its images' first bytes.
-
-  Args:
-    reader: the layout.
-    wnid: the class.
-    sampled: how many of its images the timing sample takes.
-
-  Returns:
-    Its listing, the header check's findings, and its images for the timing
-    sample.
-  """
-  listing = reader.list_train_class(wnid)
-  keep = set(_spread(listing.names, sampled)) if sampled else set()
-  found = CheckResult()
-  sample = _check_images(
-      listing.names, reader.train_heads(wnid),
-      functools.partial(reader.read_train_class, wnid), keep, found,
-  )
-  return listing, found, sample
-
-
-class _Rate(NamedTuple):
-  """What a sample of images measured.
-
-  Attributes:
-    seconds: per image, one thread.
-    example_bytes: mean serialised example.
-    spill_bytes: mean bytes the build spills per image (a few hundred for an
-      image left in the input, the whole example otherwise).
-    measured: images measured (bad ones are left out: the header check
-      reports them).
-  """
-
-  seconds: float
-  example_bytes: float
-  spill_bytes: float
-  measured: int
-
-
-def _measure_rate(sources: list[ImageSource]) -> _Rate:
-  """Makes, serialises and sizes the examples of a sample as a build worker does.
-
-  Args:
-    sources: the sample.
-
-  Returns:
-    The figures.
-  """
-  specs = _default_specs()
-  start = time.perf_counter()
-  total = spilled = measured = 0
-  for source in sources:
-    outcome = generate.make_example(
-        source, metadata.wnids()[0], None, True, report_lib.TRAIN_SKIPPED
-    )
-    if outcome.example is None:
-      continue
-    record = parallel_build.spill_record(specs, outcome)
-    total += len(example_proto.serialize(specs, outcome.example))
-    spilled += spill.spilled_size(record)
-    measured += 1
-  elapsed = time.perf_counter() - start
-  if not measured:
-    return _Rate(0.0, 0.0, 0.0, 0)
-  return _Rate(elapsed / measured, total / measured, spilled / measured, measured)
-
-
-def _default_specs() -> tuple[example_proto.FieldSpec, ...]:
-  """The default config's features, as `tfds_patches.field_specs` gives them."""
-  kind = example_proto.Kind
-  return (
-      example_proto.FieldSpec('image', kind.BYTES),
-      example_proto.FieldSpec('label', kind.INT64, metadata.wnids()),
-      example_proto.FieldSpec('file_name', kind.BYTES),
-      example_proto.FieldSpec('bboxes', kind.FLOAT_LIST),
-  )
-
-
-def _spread(items: Sequence[_T], count: int) -> list[_T]:
-  """`count` items evenly spread over `items` (all when there are fewer)."""
-  if len(items) <= count:
-    return list(items)
-  step = len(items) / count
-  return [items[int(i * step)] for i in range(count)]
-
-
-def _existing_parent(path: pathlib.Path) -> pathlib.Path:
-  path = path.absolute()
-  while not path.exists():
-    path = path.parent
-  return path
-
-
-def _default_data_dir() -> pathlib.Path:
-  # TFDS's default, read without importing TensorFlow.
-  return pathlib.Path(
-      os.environ.get('TFDS_DATA_DIR', '~/tensorflow_datasets')
-  ).expanduser()
-
-
-def _format_bytes(size: float) -> str:
-  for unit in ('bytes', 'KB', 'MB', 'GB', 'TB'):
-    if size < 1000 or unit == 'TB':
-      return f'{size:,.0f} {unit}' if unit == 'bytes' else f'{size:,.1f} {unit}'
-    size /= 1000
-  raise AssertionError('unreachable')
-
-
-def _format_duration(seconds: float) -> str:
-  if seconds < 60:
-    return f'{seconds:.0f} s'
-  if seconds < 3600:
-    return f'{seconds / 60:.0f} min'
-  return f'{seconds / 3600:.1f} h'
-
-
 def _check_archives(reader: Reader, result: CheckResult) -> None:
   expected = checksums.expected_archives()
   for name, path in sorted(reader.archives().items()):
@@ -339,7 +133,7 @@ def _val_numbers_labelled(reader: Reader) -> set[int]:
   """Val numbers named by the label files (not by the images' own folders)."""
   labelled: set[int] = set()
   for source in reader.val_metadata().label_sources:
-    if '<wnid>/ class folders' not in source.name:
+    if source.kind is not val_labels.LabelKind.CLASS_FOLDERS:
       labelled.update(source.labels)
   return labelled
 
@@ -371,13 +165,43 @@ def run_check(
     return _finish(result)
   result.layout = reader.layout
   result.say(f'layout: {reader.layout}' + (' (face-blurred)' if reader.face_blurred else ''))
-  for role, path in reader.sources().items():
+  for role, path in reader.sources().described():
     result.say(f'  {role}: {path}')
   result.say('archives against checksums.tsv:')
   _check_archives(reader, result)
   if not reader.archives():
     result.say('  (no official archive in this layout)')
+  val_names, plan = _check_val_metadata(reader, result)
+  train_built = reader.sources().train_images is not None
+  class_counts: dict[str, tuple[int, int]] = {}
+  train_sample: list[ImageSource] = []
+  if train_built:
+    class_counts, train_sample = _check_train(reader, result)
+  found = check_heads.HeadFindings()
+  val_sample = check_heads.check_val(reader, val_names, RATE_SAMPLE // 2, found)
+  result.not_images.extend(found.not_images)
+  result.reencoded.extend(found.reencoded)
+  _report_counts(result, class_counts, plan, train_built)
+  _report_files(result, plan)
+  estimate = check_estimate.estimate(
+      result.counts, spread(train_sample, RATE_SAMPLE // 2) + val_sample,
+      data_dir, num_workers,
+  )
+  result.image_bytes = estimate.image_bytes
+  result.lines.extend(estimate.lines)
+  result.problems.extend(estimate.problems)
+  return _finish(result)
 
+
+def _check_val_metadata(
+    reader: Reader, result: CheckResult
+) -> tuple[Sequence[str], generate.Plan | None]:
+  """Lists the val images and checks their labels and blacklist as a build does.
+
+  Returns:
+    The val image names, and the plan (None when the val metadata stops a
+    build: the problem is in `result`).
+  """
   tally = report_lib.BuildReport(layout=reader.layout)
   val = reader.list_val()
   result.junk += len(val.junk)
@@ -402,41 +226,60 @@ def run_check(
   for name in reader.missing_images():
     if name not in result.missing:
       result.missing.append(name)
+  return val.names, plan
 
+
+def _check_train(
+    reader: Reader, result: CheckResult
+) -> tuple[dict[str, tuple[int, int]], list[ImageSource]]:
+  """Lists every train class and checks its images' names and first bytes.
+
+  Returns:
+    `(train, validation)` image counts by class as the default config splits
+    them, and the train images of the timing sample.
+  """
+  classes = reader.train_classes()
+  result.junk += len(classes.junk)
+  # The timing sample: images of classes spread over the listing.
+  sampled = set(spread(classes.names, RATE_SAMPLE // 2))
+  per_class = -(-(RATE_SAMPLE // 2) // max(len(sampled), 1))
+  with concurrent.futures.ThreadPoolExecutor(check_heads.HEAD_THREADS) as pool:
+    scans = dict(zip(
+        classes.names,
+        pool.map(
+            lambda wnid: check_heads.scan_class(
+                reader, wnid, per_class if wnid in sampled else 0
+            ),
+            classes.names,
+        ),
+        strict=True,
+    ))
+  class_counts = {}
   train_sample: list[ImageSource] = []
-  class_counts: dict[str, tuple[int, int]] = {}
-  train_built = 'train images' in reader.sources()
-  if train_built:
-    classes = reader.train_classes()
-    result.junk += len(classes.junk)
-    # The timing sample: images of classes spread over the listing.
-    sampled = set(_spread(classes.names, RATE_SAMPLE // 2))
-    per_class = -(-(RATE_SAMPLE // 2) // max(len(sampled), 1))
-    with concurrent.futures.ThreadPoolExecutor(_HEAD_THREADS) as pool:
-      scans = dict(zip(
-          classes.names,
-          pool.map(
-              lambda wnid: _scan_class(reader, wnid, per_class if wnid in sampled else 0),
-              classes.names,
-          ),
-          strict=True,
-      ))
-    for wnid, (listing, found, sample) in scans.items():
-      result.junk += len(listing.junk)
-      result.not_images.extend(found.not_images)
-      result.reencoded.extend(found.reencoded)
-      divided = selection_lib.split_class(
-          wnid, listing.names, splits.DEFAULT_VALIDATION_FRACTION,
-          splits.DEFAULT_SPLIT_SEED, selection_lib.Selection(),
-          reader.class_origin(wnid),
-      )
-      class_counts[wnid] = (len(divided.train), len(divided.validation))
-      for name in listing.names:
-        if not metadata.file_stem(name).startswith(f'{wnid}_'):
-          result.unlisted.append(f'{reader.class_origin(wnid)}/{name} (not {wnid}_<n>)')
-      train_sample.extend(sample)
-  val_sample = _check_val(reader, val.names, result)
+  for wnid, (listing, found, sample) in scans.items():
+    result.junk += len(listing.junk)
+    result.not_images.extend(found.not_images)
+    result.reencoded.extend(found.reencoded)
+    divided = selection_lib.split_class(
+        wnid, listing.names, splits.DEFAULT_VALIDATION_FRACTION,
+        splits.DEFAULT_SPLIT_SEED, selection_lib.Selection(),
+        reader.class_origin(wnid),
+    )
+    class_counts[wnid] = (len(divided.train), len(divided.validation))
+    for name in listing.names:
+      if not metadata.file_stem(name).startswith(f'{wnid}_'):
+        result.unlisted.append(f'{reader.class_origin(wnid)}/{name} (not {wnid}_<n>)')
+    train_sample.extend(sample)
+  return class_counts, train_sample
 
+
+def _report_counts(
+    result: CheckResult,
+    class_counts: dict[str, tuple[int, int]],
+    plan: generate.Plan | None,
+    train_built: bool,
+) -> None:
+  """Reports the images per split and the classes without images."""
   result.counts = {
       'train': sum(t for t, _ in class_counts.values()),
       'validation': sum(v for _, v in class_counts.values()),
@@ -470,12 +313,19 @@ def run_check(
         f' ({_listed(result.classes_without_val)})'
     )
 
+
+def _listed_line(label: str, names: list[str]) -> str:
+  return f'  {label}: {len(names):,}' + (f' ({_listed(names)})' if names else '')
+
+
+def _report_files(result: CheckResult, plan: generate.Plan | None) -> None:
+  """Reports the files missing, unlisted, not images, re-encoded and junk."""
   result.not_images.sort()
   result.reencoded.sort()
   result.say('files:')
-  result.say(f'  missing: {len(result.missing):,}' + (f' ({_listed(result.missing)})' if result.missing else ''))
-  result.say(f'  unlisted: {len(result.unlisted):,}' + (f' ({_listed(result.unlisted)})' if result.unlisted else ''))
-  result.say(f'  not images: {len(result.not_images):,}' + (f' ({_listed(result.not_images)})' if result.not_images else ''))
+  result.say(_listed_line('missing', result.missing))
+  result.say(_listed_line('unlisted', result.unlisted))
+  result.say(_listed_line('not images', result.not_images))
   result.say(f'  PNG, re-encoded by the build: {len(result.reencoded):,}')
   result.say(f'  junk, ignored: {result.junk:,}')
   if result.not_images:
@@ -486,77 +336,6 @@ def run_check(
     )
   if result.unlisted and plan is not None:
     result.warnings.append(f'{len(result.unlisted):,} files are unlisted; see above.')
-
-  total_images = sum(result.counts.values())
-  seconds_per_image, mean_bytes, spill_bytes, measured = _measure_rate(
-      _spread(train_sample, RATE_SAMPLE // 2) + val_sample
-  )
-  result.image_bytes = int(mean_bytes * total_images)
-  per_example = mean_bytes + RECORD_FRAMING_BYTES
-  shards = total_images * per_example
-  largest_split = max(result.counts.values(), default=0) * spill_bytes
-  needed = shards + largest_split
-  out = pathlib.Path(data_dir) if data_dir else _default_data_dir()
-  free = shutil.disk_usage(_existing_parent(out)).free
-  result.say(
-      f'disk at {out}: needs about {_format_bytes(needed)} (shards'
-      f' {_format_bytes(shards)}, plus up to {_format_bytes(largest_split)} of'
-      ' temporary spill files while the largest split is written: images'
-      ' stored unchanged stay in the input, config spill_images copies'
-      ' them);'
-      f' free {_format_bytes(free)}'
-  )
-  if needed > free:
-    result.problems.append(
-        f'{out} has {_format_bytes(free)} free; the build needs about'
-        f' {_format_bytes(needed)}. Free space or choose another --data_dir.'
-    )
-  workers = num_workers or os.cpu_count() or 1
-  if measured:
-    estimate = (
-        STARTUP_SECONDS
-        + total_images * seconds_per_image * WORKER_TO_BUILD / workers
-    )
-    read_floor = result.image_bytes / REFERENCE_READ_BYTES_PER_SECOND
-    result.say(
-        f'time: about {_format_duration(estimate)} for {total_images:,} images'
-        f' on {workers} worker processes: {seconds_per_image * 1000:.2f} ms per'
-        f' image measured now on {measured} images of this input (read,'
-        ' checked or re-encoded and serialised as a build worker does, one'
-        f' thread), times {WORKER_TO_BUILD} for the rest of the build'
-        ' (measured on a reference build). If the input is not in the page'
-        f' cache, reading its {_format_bytes(result.image_bytes)} takes at'
-        ' least what your disk needs for that (at'
-        f' {_format_bytes(REFERENCE_READ_BYTES_PER_SECOND)}/s:'
-        f' {_format_duration(read_floor)})'
-    )
-  else:
-    result.say('time: no readable image to measure the per-image rate on')
-  return _finish(result)
-
-
-def _check_val(reader: Reader, names: Sequence[str], result: CheckResult) -> list[ImageSource]:
-  """Checks the val images' first bytes; returns the val timing sample.
-
-  Without heads from the listing, threads read stretches of the listing
-  (in storage order: a stretch of an archive is read in one pass).
-  """
-  keep = set(_spread(names, RATE_SAMPLE // 2))
-  heads = reader.val_heads()
-  if heads is not None:
-    return _check_images(names, heads, reader.read_val, keep, result)
-  size = -(-len(names) // _HEAD_THREADS) or 1
-  stretches = [names[start : start + size] for start in range(0, len(names), size)]
-  parts = [CheckResult() for _ in stretches]
-  with concurrent.futures.ThreadPoolExecutor(_HEAD_THREADS) as pool:
-    samples = list(pool.map(
-        lambda stretch, part: _check_images(stretch, None, reader.read_val, keep, part),
-        stretches, parts,
-    ))
-  for part in parts:
-    result.not_images.extend(part.not_images)
-    result.reencoded.extend(part.reencoded)
-  return [source for sample in samples for source in sample]
 
 
 def _finish(result: CheckResult) -> CheckResult:

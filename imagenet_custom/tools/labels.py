@@ -37,18 +37,15 @@ from typing import Any
 
 from etils import epath
 
-from imagenet_custom.archives import tario
-from imagenet_custom.archives.zip_tree import ZipTree
-from imagenet_custom.errors import InputError
+from imagenet_custom import layouts
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.layouts import devkit
-from imagenet_custom.layouts import kaggle
-from imagenet_custom.layouts import kaggle_zip
+from imagenet_custom.layouts.devkit import DevkitFacts
 
 COLUMNS = ('index', 'wnid', 'ilsvrc2012_id', 'tf_slim_index', 'name')
 # TF-slim's classifiers have 1,001 outputs, 0 being "background".
 TF_SLIM_OFFSET = 1
-_META_MAT = 'data/meta.mat'
+__all__ = ['DevkitFacts', 'LabelRow', 'format_rows', 'label_map', 'read_devkit_facts', 'to_records']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,38 +67,16 @@ class LabelRow:
   name: str | None
 
 
-@dataclasses.dataclass(frozen=True)
-class DevkitFacts:
-  """What a manual dir says about the classes.
-
-  Attributes:
-    ilsvrc_ids: devkit class ID by WNID (empty without a devkit).
-    names: class name by WNID (empty without a name source).
-    sources: the files read.
-  """
-
-  ilsvrc_ids: dict[str, int]
-  names: dict[str, str]
-  sources: tuple[str, ...]
-
-
-def _synsets_2012(path: epath.Path) -> dict[int, metadata.Synset]:
-  for member, data in tario.iter_compressed_members(path):
-    if member.name.endswith(_META_MAT):
-      return metadata.parse_meta_mat(data, f'{path}:{member.name}')
-  raise InputError(
-      f'{path}: the devkit archive lacks {_META_MAT}. Download'
-      f' {devkit.DEVKIT_2012} again.'
-  )
-
-
 def read_devkit_facts(manual_dir: epath.PathLike) -> DevkitFacts:
   """Reads ILSVRC IDs and class names from the devkit files in a manual dir.
 
-  Looked for, first found wins: `ILSVRC2012_devkit_t12.tar.gz` (its
-  `meta.mat`), the Kaggle tree's (or zip's) `ILSVRC/devkit/data/map_clsloc.txt`, a
-  `map_clsloc.txt` in the folder. Names from `LOC_synset_mapping.txt` when
-  present (Kaggle's first names), else from the devkit.
+  The layout found in the dir says which files it reads
+  (`Reader.devkit_facts`: the 2012 devkit archive's `meta.mat`, the Kaggle
+  tree's or zip's `ILSVRC/devkit/data/map_clsloc.txt`, a `map_clsloc.txt`
+  beside; names from `LOC_synset_mapping.txt` when present). A dir that
+  holds no layout is read as a folder of loose devkit files
+  (`ILSVRC2012_devkit_t12.tar.gz` or `map_clsloc.txt`, and
+  `LOC_synset_mapping.txt`).
 
   Args:
     manual_dir: the folder holding the user's ImageNet download.
@@ -110,33 +85,14 @@ def read_devkit_facts(manual_dir: epath.PathLike) -> DevkitFacts:
     The facts found; empty tables when there is no devkit.
   """
   root = epath.Path(manual_dir)
-  # The Kaggle zip holds the same files as the Kaggle tree (`readers/kaggle_zip.py`).
-  trees: list[Any] = [root]
-  if (root / kaggle_zip.KAGGLE_ZIP).exists():
-    trees.append(ZipTree(root / kaggle_zip.KAGGLE_ZIP))
-  synsets: dict[int, metadata.Synset] = {}
-  sources = []
-  candidates = [root / devkit.DEVKIT_2012]
-  candidates += [tree / kaggle.DEVKIT_DIR / devkit.MAP_CLSLOC for tree in trees]
-  candidates.append(root / devkit.MAP_CLSLOC)
-  for candidate in candidates:
-    if not candidate.exists():
-      continue
-    if candidate.name == devkit.DEVKIT_2012:
-      synsets = _synsets_2012(candidate)
-    else:
-      synsets = metadata.parse_map_clsloc(candidate.read_text(), str(candidate))
-    sources.append(str(candidate))
-    break
-  ids = {synset.wnid: synset.ilsvrc_id for synset in synsets.values()}
-  names = {synset.wnid: synset.name for synset in synsets.values()}
-  for tree in trees:
-    mapping = tree / devkit.LOC_SYNSET_MAPPING
-    if mapping.exists():
-      names = devkit.load_synset_mapping(mapping)
-      sources.append(str(mapping))
-      break
-  return DevkitFacts(ids, names, tuple(sources))
+  found = layouts.detect_layouts(root)
+  if found:
+    # Several layouts read the same devkit files; the first is asked.
+    return layouts.reader_of(found[0], root).devkit_facts()
+  return devkit.read_devkit_facts(
+      (root / devkit.DEVKIT_2012, root / devkit.MAP_CLSLOC),
+      root / devkit.LOC_SYNSET_MAPPING,
+  )
 
 
 def label_map(
@@ -221,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
   if args.data_dir:
     print(format_rows(stored_label_map(args.data_dir), args.format), end='')
     return
-  facts = DevkitFacts({}, {}, ())
+  facts = devkit.NO_FACTS
   if args.manual_dir:
     if not epath.Path(args.manual_dir).exists():
       raise SystemExit(f'--manual_dir {args.manual_dir} does not exist.')
