@@ -12,6 +12,7 @@ from absl import logging
 import tensorflow_datasets as tfds
 
 from imagenet_custom import layouts
+from imagenet_custom.build import dali_index
 from imagenet_custom.build import generate
 from imagenet_custom.build import parallel_build
 from imagenet_custom.build import progress as progress_lib
@@ -67,6 +68,8 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       (e.g. `imagenet100_cmc`): only those classes are built.
     relabel: with `classes`, labels index the sorted subset, not the 1,000.
     real_labels: path of ReaL's `real.json`: adds a `real_label` feature.
+    dali_index: write DALI's index (`<shard>.idx`, `tfrecord2idx`'s format)
+      beside every TFRecord shard.
   """
 
   validation_fraction: float = _DEFAULTS.validation_fraction
@@ -83,6 +86,7 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   real_labels: str | None = None
   shorter_side: int = 0
   jpeg_quality: int = images.DEFAULT_JPEG_QUALITY
+  dali_index: bool = False  # Issue 18.
 
 
 def _resize_options(config: ImagenetCustomConfig) -> images.ResizeOptions:
@@ -188,6 +192,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
       stack.callback(self._close_pool)
       super()._download_and_prepare(dl_manager, download_config)
+    if self.builder_config.dali_index:  # Issue 18: the shards are written (in TFDS's temporary dir).
+      logging.info('Wrote %d DALI index files.', dali_index.index_shards(os.fspath(self.data_dir)))
     assert self._report is not None and self._plan is not None
     if self._progress is not None:
       self._progress.finish()

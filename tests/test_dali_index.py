@@ -9,6 +9,8 @@ import tensorflow as tf
 
 from imagenet_custom.build import dali_index
 
+import builds
+
 
 def _write(path: pathlib.Path, records: list[bytes]) -> None:
   with tf.io.TFRecordWriter(str(path)) as writer:
@@ -38,3 +40,18 @@ def test_a_truncated_file_is_an_error(tmp_path: pathlib.Path, cut: int):
   path.write_bytes(path.read_bytes()[:-cut])
   with pytest.raises(ValueError, match='truncated|past the end of the file'):
     dali_index.index_text(str(path))
+
+
+def test_the_build_writes_an_index_beside_every_shard_when_asked(tmp_path: pathlib.Path):
+  builder = builds.build(builds.DUMMY_FOLDERS, tmp_path, dali_index=True)
+  folder = pathlib.Path(builder.data_dir)
+  shards = sorted(p for p in folder.glob('*.tfrecord-*') if p.suffix != '.idx')
+  assert len(shards) == len(builds.SPLIT_SIZES)
+  for shard in shards:
+    index = (folder / (shard.name + '.idx')).read_text()
+    offsets = [int(line.split()[0]) for line in index.splitlines()]
+    sizes = [16 + len(r.numpy()) for r in tf.data.TFRecordDataset(str(shard))]
+    assert index == dali_index.index_text(str(shard))
+    assert offsets == [sum(sizes[:i]) for i in range(len(sizes))]
+  # The dataset reads as without the indexes.
+  assert builder.info.splits['train'].num_examples == builds.SPLIT_SIZES['train']

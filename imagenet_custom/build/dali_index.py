@@ -69,3 +69,22 @@ def write_index(tfrecord_path: str, index_path: str | None = None) -> str:
   with open(index_path, 'w', newline='\n') as stream:
     stream.write(text)
   return index_path
+
+
+def index_shards(folder: str) -> int:
+  """Writes `<shard>.idx` beside every TFRecord shard TFDS wrote in `folder`.
+
+  Shards are the files named `*.tfrecord-NNNNN-of-NNNNN`. Used by the build
+  when its config asks (`dali_index`).
+
+  Returns:
+    How many indexes were written (0 for an ArrayRecord build, which DALI
+    cannot read).
+  """
+  shards = sorted(
+      name for name in os.listdir(folder)
+      if '.tfrecord-' in name and not name.endswith(INDEX_SUFFIX)
+  )
+  for name in shards:
+    write_index(os.path.join(folder, name))
+  return len(shards)
