@@ -31,21 +31,24 @@ from imagenet_custom.tools.export import run
 
 # Disk a small file takes beyond its bytes, on average (half a 4 KiB block).
 _FILE_OVERHEAD = 2048
+# Images a worker writes per task (~55 MB of ImageNet): builds of few shards
+# still spread over every worker.
+IMAGES_PER_TASK = 512
 
 
 @dataclasses.dataclass(frozen=True)
 class FolderTask:
-  """Writes the images of one shard into their class folders.
+  """Writes the images of a stretch of a split into their class folders.
 
   Attributes:
-    shard: the shard read.
+    segments: the records read (a stretch of one split).
     file_format: the build's.
     split_dir: the split's output folder.
     map_part: where its lines of the map file go.
     label_names: WNIDs in label order.
   """
 
-  shard: dataset_lib.Shard
+  segments: tuple[dataset_lib.Segment, ...]
   file_format: str
   split_dir: str
   map_part: str
@@ -57,21 +60,24 @@ class FolderTask:
     counter = run.Counter(emit)
     images = image_bytes = 0
     with open(self.map_part, 'w') as map_file:
-      for index, data in enumerate(records.iter_records(self.shard.path, self.file_format)):
-        example = records.decode_stored(data, f'{self.shard.path} record {index}')
-        relative = f'{self.label_names[example.label]}/{example.file_name}'
-        # 'xb': a second image of the same name would be an error, never an overwrite.
-        with open(os.path.join(self.split_dir, relative), 'xb') as image_file:
-          image_file.write(example.image)
-        map_file.write(f'{relative} {example.label}\n')
-        images += 1
-        image_bytes += len(example.image)
-        counter.add()
+      for segment in self.segments:
+        rows = records.iter_records(segment.path, self.file_format, segment.start, segment.stop)
+        for offset, data in enumerate(rows, segment.start):
+          example = records.decode_stored(data, f'{segment.path} record {offset}')
+          relative = f'{self.label_names[example.label]}/{example.file_name}'
+          # 'xb': a second image of the same name would be an error, never an overwrite.
+          with open(os.path.join(self.split_dir, relative), 'xb') as image_file:
+            image_file.write(example.image)
+          map_file.write(f'{relative} {example.label}\n')
+          images += 1
+          image_bytes += len(example.image)
+          counter.add()
     counter.flush()
     return {'images': images, 'image_bytes': image_bytes}
 
   def describe(self) -> str:
-    return f'{self.shard.path} (writing {self.split_dir})'
+    first = self.segments[0]
+    return f'{first.path} from record {first.start} (writing {self.split_dir})'
 
 
 def needed_bytes(built: dataset_lib.BuiltDataset) -> int:
@@ -97,13 +103,15 @@ def export(built: dataset_lib.BuiltDataset, folder: str, num_workers: int) -> di
     Images and image bytes per split, for the report.
   """
   tasks = []
-  for split, shards in built.splits.items():
+  for split in built.splits:
     split_dir = os.path.join(folder, split)
     for wnid in built.label_names:
       os.makedirs(os.path.join(split_dir, wnid))
-    for index, shard in enumerate(shards):
-      part = os.path.join(folder, f'.{split}_map.{index:05d}')
-      tasks.append(FolderTask(shard, built.file_format, split_dir, part, built.label_names))
+    total = built.num_examples(split)
+    for index, start in enumerate(range(0, total, IMAGES_PER_TASK)):
+      segments = built.segments(split, start, min(start + IMAGES_PER_TASK, total))
+      part = os.path.join(folder, f'.{split}_map.{index:06d}')
+      tasks.append(FolderTask(segments, built.file_format, split_dir, part, built.label_names))
   total = sum(built.num_examples(split) for split in built.splits)
   results = run.run_tasks(tasks, total, num_workers)
   splits: dict[str, dict[str, int]] = {}
@@ -129,5 +137,7 @@ def _join_parts(folder: str, split: str, parts: list[str]) -> None:
 
 def check_space(built: dataset_lib.BuiltDataset, out: str) -> None:
   """Stops before writing when the disk under `out` cannot hold the images."""
-  parent = os.path.dirname(os.path.abspath(out))
-  output.check_free_space(parent, needed_bytes(built), 'The folders export')
+  existing = os.path.dirname(os.path.abspath(out))
+  while not os.path.isdir(existing):
+    existing = os.path.dirname(existing)
+  output.check_free_space(existing, needed_bytes(built), 'The folders export')

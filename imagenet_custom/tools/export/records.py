@@ -106,7 +106,7 @@ def iter_records(path: str, file_format: str, start: int = 0, stop: int | None =
   raise ValueError(f'{path}: unknown file format {file_format!r}: expected tfrecord or array_record')
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
+def _varint(data: memoryview, pos: int) -> tuple[int, int]:
   result = shift = 0
   while True:
     byte = data[pos]
@@ -117,8 +117,8 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
     shift += 7
 
 
-def _fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
-  """(field number, value) of a message: varints as int, the rest as bytes."""
+def _fields(data: memoryview) -> Iterator[tuple[int, int | memoryview]]:
+  """(field number, value) of a message: varints as int, the rest as views (not copied)."""
   pos = 0
   while pos < len(data):
     key, pos = _varint(data, pos)
@@ -140,14 +140,14 @@ def _fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
       raise ValueError(f'unsupported protobuf wire type {wire_type}')
 
 
-def _feature_values(feature: bytes) -> list[bytes] | np.ndarray | list[int]:
+def _feature_values(feature: memoryview) -> list[bytes] | np.ndarray | list[int]:
   for kind, payload in _fields(feature):
-    assert isinstance(payload, bytes)
+    assert isinstance(payload, memoryview)
     if kind == 1:  # BytesList
-      return [bytes(v) for _, v in _fields(payload) if isinstance(v, bytes)]
+      return [bytes(v) for _, v in _fields(payload) if isinstance(v, memoryview)]
     if kind == 2:  # FloatList, packed or not
       parts = [v for _, v in _fields(payload)]
-      return np.frombuffer(b''.join(p for p in parts if isinstance(p, bytes)), '<f4')
+      return np.frombuffer(b''.join(p for p in parts if isinstance(p, memoryview)), '<f4')
     if kind == 3:  # Int64List, packed or not
       values: list[int] = []
       for _, v in _fields(payload):
@@ -170,15 +170,15 @@ def parse_example(data: bytes) -> dict[str, list[bytes] | np.ndarray | list[int]
     lists of ints.
   """
   features: dict[str, list[bytes] | np.ndarray | list[int]] = {}
-  for _, features_message in _fields(data):
-    assert isinstance(features_message, bytes)
+  for _, features_message in _fields(memoryview(data)):
+    assert isinstance(features_message, memoryview)
     for _, entry in _fields(features_message):
-      assert isinstance(entry, bytes)
-      key, value = '', b''
+      assert isinstance(entry, memoryview)
+      key, value = '', memoryview(b'')
       for number, part in _fields(entry):
-        assert isinstance(part, bytes)
+        assert isinstance(part, memoryview)
         if number == 1:
-          key = part.decode('utf-8')
+          key = bytes(part).decode('utf-8')
         else:
           value = part
       features[key] = _feature_values(value)
