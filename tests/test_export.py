@@ -328,3 +328,28 @@ def test_an_array_record_build_exports_the_same_folders(
       assert (out / path.relative_to(folders_out)).read_bytes() == path.read_bytes()
   with pytest.raises(InputError, match='DALI reads TFRecord'):
     dali.built_shards(dataset_lib.open_dataset(str(training_array_record_dir)))
+
+
+def test_a_relabelled_subset_exports_its_own_labels(tmp_path: pathlib.Path):
+  import builds  # pylint: disable=g-import-not-at-top
+
+  classes = tmp_path / 'classes.txt'
+  classes.write_text('n02012849\nn03126707\nn03710721\n')  # Both cranes, one maillot.
+  builds.build(builds.DUMMY_FOLDERS, tmp_path / 'data', classes=str(classes), relabel=True)
+  data_dir = tmp_path / 'data' / 'imagenet_custom' / 'custom'
+  _export('folders', f'--data_dir={next(data_dir.iterdir())}', f'--out={tmp_path / "folders"}')
+  _export(
+      'inception', f'--data_dir={next(data_dir.iterdir())}', f'--out={tmp_path / "inception"}',
+      '--train_shards=2', '--validation_shards=1',
+  )
+  wnids = ['n02012849', 'n03126707', 'n03710721']
+  assert (tmp_path / 'folders' / 'synsets.txt').read_text().split() == wnids
+  assert sorted(p.name for p in (tmp_path / 'folders' / 'train').iterdir()) == wnids
+  for line in (tmp_path / 'folders' / 'train_map.txt').read_text().splitlines():
+    relative, label = line.split(' ')
+    assert wnids.index(relative.split('/')[0]) == int(label)
+  examples = _inception_examples(tmp_path / 'inception', 'train-*')
+  assert examples
+  for _, example in examples:
+    assert example['image/class/label'] == wnids.index(example['image/class/synset'].decode()) + 1
+    assert example['image/class/text'] in (b'crane', b'maillot, tank suit')
