@@ -12,6 +12,7 @@ from absl import logging
 import tensorflow_datasets as tfds
 
 from imagenet_custom import layouts
+from imagenet_custom.build import dali_index
 from imagenet_custom.build import generate
 from imagenet_custom.build import parallel_build
 from imagenet_custom.build import progress as progress_lib
@@ -46,7 +47,8 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
     `layout` chooses the reader (`layouts.LAYOUTS`, or `auto`).
   - `num_workers`, `num_threads` and `spill_images` change how a plain build
     runs, never the shards it writes; `verify_checksums` is for plain builds
-    only (a Beam build refuses it).
+    only (a Beam build refuses it); `dali_index` writes DALI's index
+    (`<shard>.idx`) beside every TFRecord shard.
   - A config that changes the examples needs a name of its own: it is the
     folder the build is written to.
   """
@@ -65,6 +67,7 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   real_labels: str | None = None
   shorter_side: int = 0
   jpeg_quality: int = images.DEFAULT_JPEG_QUALITY
+  dali_index: bool = False  # Issue 18.
 
 
 def _resize_options(config: ImagenetCustomConfig) -> images.ResizeOptions:
@@ -161,6 +164,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
       stack.callback(self._close_pool)
       super()._download_and_prepare(dl_manager, download_config)
+    if self.builder_config.dali_index:  # Issue 18: the shards are written (in TFDS's temporary dir).
+      logging.info('Wrote %d DALI index files.', dali_index.index_shards(os.fspath(self.data_dir)))
     assert self._report is not None and self._plan is not None
     if self._progress is not None:
       self._progress.finish()

@@ -114,11 +114,11 @@ def test_cli_csv_and_json(manifest):
   assert as_json[999]['ilsvrc2012_id'] == manifest['ilsvrc_ids'][as_json[999]['wnid']]
 
 
-def test_cli_without_devkit_says_what_is_missing():
+def test_cli_without_devkit_takes_the_shipped_class_table():
   result = _run_cli()
   assert result.returncode == 0
-  assert 'ilsvrc2012_id column is empty' in result.stderr
-  assert result.stdout.splitlines()[1] == '0,n01440764,,1,'
+  assert 'class_table.tsv' in result.stderr
+  assert result.stdout.splitlines()[1] == '0,n01440764,449,1,"tench, Tinca tinca"'
 
 
 def test_cli_missing_manual_dir(tmp_path):

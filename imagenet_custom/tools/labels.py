@@ -22,7 +22,8 @@ For each of the 1,000 classes, in label order:
 
 The ILSVRC IDs and names are read from the devkit in `--manual_dir` (the 2012
 devkit archive, the Kaggle tree's ILSVRC2015 devkit, or a `map_clsloc.txt` in
-the folder); without one those columns are empty and a note on stderr says so.
+the folder); without one they come from the table shipped with the package
+(`ilsvrc/class_table.py`), and stderr says which was read.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 from etils import epath
 
 from imagenet_custom import layouts
+from imagenet_custom.ilsvrc import class_table
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.layouts import devkit
 from imagenet_custom.layouts.devkit import DevkitFacts
@@ -182,15 +184,12 @@ def main(argv: list[str] | None = None) -> None:
     if not epath.Path(args.manual_dir).exists():
       raise SystemExit(f'--manual_dir {args.manual_dir} does not exist.')
     facts = read_devkit_facts(args.manual_dir)
-  if not facts.ilsvrc_ids:
-    print(
-        'Note: no devkit read (pass --manual_dir with'
-        f' {devkit.DEVKIT_2012}, the Kaggle tree or {devkit.MAP_CLSLOC}):'
-        ' the ilsvrc2012_id column is empty.',
-        file=sys.stderr,
+  if not facts.ilsvrc_ids or not facts.names:
+    # Without a devkit, the public facts shipped with the package (issue 18).
+    facts = DevkitFacts(
+        facts.ilsvrc_ids or class_table.ilsvrc_ids(), facts.names or class_table.names(),
+        facts.sources + ('the shipped imagenet_custom/ilsvrc/class_table.tsv',),
     )
-  if not facts.names:
-    print('Note: no class names found: the name column is empty.', file=sys.stderr)
   if facts.sources:
     print(f'Read: {", ".join(facts.sources)}', file=sys.stderr)
   print(format_rows(label_map(facts.ilsvrc_ids, facts.names), args.format), end='')

@@ -1,0 +1,173 @@
+"""Export throughput: `folders` and `inception` beside a plain copy of the same bytes.
+
+  python benchmarks/export_benchmark.py [--images 500,2000] [--repeats 3]
+      [--num_workers 0] [--work_dir DIR] [--keep]
+
+For each size in `--images` it generates that many real-sized train JPEGs
+(~110 KB, the project's generator, `folders` layout, 20 classes) and builds the
+`default` config. Then, `--repeats` rounds, each contender in turn, it runs as
+a measured process tree, after evicting the build's shards from the page
+cache:
+
+  copy       Python copying the build's shard files to a new folder (the
+             same bytes read and written, no parsing: the disk's limit);
+  folders    `python -m imagenet_custom.export folders`;
+  inception  `python -m imagenet_custom.export inception` (16 train and 4
+             validation shards).
+
+Every contender ends with `os.sync()`, so the time includes putting its
+output on the disk. It prints, per size, the median wall time, MB/s of the
+build's image bytes, the ratio to the copy, and the peak memory (PSS summed
+over the process tree: the export's parent and its workers). A row times
+`python -m imagenet_custom.export --help` (the start-up the exports pay:
+importing the package registers the builder, which imports TensorFlow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import statistics
+import sys
+import tempfile
+
+if __package__ in (None, ''):
+  # Run as a script: make the checkout importable.
+  sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from benchmarks.build import measuring
+from benchmarks.build import page_cache
+
+_SEED = 0
+_CLASSES = 20
+_COPY = (
+    'import os, shutil, sys\n'
+    'out = sys.argv[1]\n'
+    'os.makedirs(out)\n'
+    'for path in sys.argv[2:]:\n'
+    '  shutil.copyfile(path, os.path.join(out, os.path.basename(path)))\n'
+    'os.sync()\n'
+)
+_EXPORT = (
+    'import os, runpy, sys\n'
+    "sys.argv = ['imagenet_custom.export'] + sys.argv[1:]\n"
+    "try:\n"
+    "  runpy.run_module('imagenet_custom.export', run_name='__main__', alter_sys=True)\n"
+    "finally:\n"
+    '  os.sync()\n'
+)
+
+
+def _build(work_dir: pathlib.Path, images: int) -> pathlib.Path:
+  """Generates the fake download and builds `default`; returns the build folder."""
+  import tensorflow_datasets as tfds
+
+  from imagenet_custom.testing import fake_imagenet
+
+  spec = fake_imagenet.realistic_spec(
+      num_train=images, num_val=max(1, images // 20), num_classes=_CLASSES, seed=_SEED,
+      layouts=(fake_imagenet.FOLDERS,),
+  )
+  fake_imagenet.write_fake_imagenet(work_dir / 'input', spec)
+  builder = tfds.builder('imagenet_custom/default', data_dir=str(work_dir / 'data'))
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(
+          manual_dir=str(work_dir / 'input' / fake_imagenet.FOLDERS)
+      )
+  )
+  return pathlib.Path(builder.data_dir)
+
+
+def _commands(build: pathlib.Path, out: pathlib.Path, num_workers: int) -> dict[str, list[str]]:
+  shards = sorted(str(p) for p in build.glob('*.tfrecord-*'))
+  export = [sys.executable, '-c', _EXPORT]
+  common = [f'--data_dir={build}', f'--out={out}', f'--num_workers={num_workers}']
+  return {
+      'copy': [sys.executable, '-c', _COPY, str(out), *shards],
+      'folders': [*export, 'folders', *common],
+      'inception': [*export, 'inception', *common, '--train_shards=16', '--validation_shards=4',
+                    '--train_splits=train,validation', '--validation_splits=test,test_blacklisted'],
+  }
+
+
+def _image_bytes(build: pathlib.Path) -> tuple[int, int]:
+  """Images and their bytes in the build (the JPEGs every contender moves)."""
+  from imagenet_custom.tools.export import dataset as dataset_lib
+  from imagenet_custom.tools.export import records
+
+  built = dataset_lib.open_dataset(str(build))
+  count = size = 0
+  for shards in built.splits.values():
+    for shard in shards:
+      for data in records.iter_records(shard.path, built.file_format):
+        count += 1
+        size += len(records.decode_stored(data, shard.path).image)
+  return count, size
+
+
+def _measure(command: list[str], work_dir: pathlib.Path, build: pathlib.Path, out: pathlib.Path) -> measuring.Measurement:
+  shutil.rmtree(out, ignore_errors=True)
+  page_cache.evict_from_page_cache([build])
+  env = dict(os.environ, PYTHONPATH=str(pathlib.Path(__file__).resolve().parent.parent))
+  measurement, code = measuring.measure_command(command, work_dir, env, work_dir / 'log.txt', [])
+  if code:
+    raise SystemExit(f'{command[3:5]} failed ({code}):\n{(work_dir / "log.txt").read_text()[-3000:]}')
+  shutil.rmtree(out, ignore_errors=True)
+  return measurement
+
+
+def _run_size(work_dir: pathlib.Path, images: int, repeats: int, num_workers: int) -> list[str]:
+  build = _build(work_dir, images)
+  count, size = _image_bytes(build)
+  commands = _commands(build, work_dir / 'out', num_workers)
+  runs: dict[str, list[measuring.Measurement]] = {name: [] for name in commands}
+  for _ in range(repeats):
+    for name, command in commands.items():
+      runs[name].append(_measure(command, work_dir, build, work_dir / 'out'))
+  copy_s = statistics.median(m.wall_s for m in runs['copy'])
+  lines = [f'{count:,} images, {size / 1e6:,.1f} MB of JPEG bytes (median of {repeats}):']
+  for name, measured in runs.items():
+    wall = statistics.median(m.wall_s for m in measured)
+    peak = max(m.peak_pss for m in measured)
+    lines.append(
+        f'  {name:<10} {wall:7.2f} s {size / 1e6 / wall:8.1f} MB/s'
+        f' {copy_s / wall:6.2f}x copy  peak PSS {peak / measuring.MB:7.0f} MB'
+        f'  load {statistics.median(m.load1 for m in measured):.1f}'
+    )
+  return lines
+
+
+def main() -> None:
+  """Runs the benchmark and prints the table."""
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--images', default='500,2000', help='comma-separated sizes (train images)')
+  parser.add_argument('--repeats', type=int, default=3)
+  parser.add_argument('--num_workers', type=int, default=0)
+  parser.add_argument('--work_dir', help='default: a temporary folder')
+  parser.add_argument('--keep', action='store_true', help='keep the work dir')
+  args = parser.parse_args()
+  root = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix='export_benchmark_'))
+  lines = []
+  try:
+    startup, _ = measuring.measure_command(
+        [sys.executable, '-m', 'imagenet_custom.export', '--help'], root, dict(os.environ),
+        root / 'help.txt', [],
+    )
+    for images in (int(n) for n in args.images.split(',')):
+      work_dir = root / f'images_{images}'
+      work_dir.mkdir(parents=True, exist_ok=True)
+      lines += _run_size(work_dir, images, args.repeats, args.num_workers)
+  finally:
+    if not args.keep:
+      shutil.rmtree(root, ignore_errors=True)
+  lines.append(f'start-up of python -m imagenet_custom.export --help: {startup.wall_s:.2f} s')
+  print('\n'.join(lines))
+  print(json.dumps({'cpu_count': os.cpu_count(), 'num_workers': args.num_workers}))
+
+
+if __name__ == '__main__':
+  main()
