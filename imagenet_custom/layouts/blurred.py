@@ -25,8 +25,8 @@ The archives are read in place when they are not extracted (a split's
 extracted folder wins when both are there): gzip cannot be read from the
 middle, so the archive is indexed once (`tar_gz`: one pass that costs what
 decompressing it costs, kept in an index file under the reader's
-`cache_dir`), and each class or chunk of val images is then read from its
-own access point (`archives/tar_gz_tree.py`). The archive's folders are
+`cache_dir`), and each class or chunk of val images is then read from the
+access point before it (`archives/tar_gz_tree.py`). The archive's folders are
 listed with the same code as the extracted folders, and give byte-identical
 shards. Val images are listed in archive order (by class folder), so that a
 chunk of val images is one stretch of the archive.
