@@ -90,6 +90,9 @@ def build_splits(
 ) -> list[SplitWritten]:
   """Generates, spills and writes every split on the pool.
 
+  Every task (each split's, and the `WriteShard`s made here) has a `split`
+  attribute naming its split.
+
   Args:
     pool: the workers.
     tasks: each split's generation tasks (`parallel_build.split_tasks`).
@@ -118,11 +121,11 @@ def build_splits(
       _plan_shards(split, planner, file_format, feed)
     _close_when_planned(splits, feed)
     for message in pool.run(feed):
-      split = splits[message.task.split]
-      if isinstance(message.task, shard_writer.WriteShard):
-        split.shards[message.result.path] = message.result.num_examples
-      elif isinstance(message, workers.Emitted):
+      split = splits[message.task.split]  # type: ignore[attr-defined]
+      if isinstance(message, workers.Emitted):
         progress.advance(split.take(message.payload.records))
+      elif isinstance(message.task, shard_writer.WriteShard):
+        split.shards[message.result.path] = message.result.num_examples
       else:
         _task_done(split, message.result, report, progress)
         if split.generating == 0:
