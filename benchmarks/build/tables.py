@@ -114,6 +114,55 @@ def comparison_table(
   return format_table(COMPARISON_COLUMNS, rows)
 
 
+def cpu_table(
+    medians: Mapping[str, measuring.Measurement],
+    baselines: Mapping[str, measuring.Measurement],
+) -> str:
+  """CPU of the parent and of its workers apart, per image, from `/proc`.
+
+  The parent's CPU per image after start-up is its CPU in the run minus its
+  CPU in the tiny build (`contenders.TINY_BASELINE`), over the extra images.
+
+  Args:
+    medians: contender key to its median measurement.
+    baselines: startup baselines, with the tiny build.
+
+  Returns:
+    The table.
+  """
+  tiny = baselines.get(contenders.TINY_BASELINE)
+  rows = []
+  for key, m in medians.items():
+    entry = contenders.contender(key)
+    if entry.program or not m.images:
+      continue
+    extra = m.images - contenders.TINY_IMAGES
+    after = (
+        f'{(m.parent_cpu_s - tiny.parent_cpu_s) / extra * 1e6:,.0f}'
+        if tiny is not None and extra > 0 else '-'
+    )
+    rows.append([
+        entry.label, f'{m.images:,}', f'{m.wall_s:.2f}', f'{m.parent_cpu_s:.2f}',
+        f'{m.children_cpu_s:.2f}', after,
+        f'{m.children_cpu_s / m.images * 1e6:,.0f}',
+        f'{m.cpu_s / m.wall_s:.2f}',
+    ])
+  header = (
+      'CPU from /proc, parent (the tfds process) and workers (its children)'
+      ' apart' + (
+          f'; start-up = the tiny build\'s parent, {tiny.parent_cpu_s:.2f} s'
+          if tiny is not None else ''
+      ) + ':'
+  )
+  return header + '\n' + format_table(CPU_COLUMNS, rows)
+
+
+CPU_COLUMNS = (
+    'contender', 'images', 'wall s', 'parent CPU s', 'workers CPU s',
+    'parent us/image after start-up', 'workers us/image', 'cores busy',
+)
+
+
 def ratio_table(medians: Mapping[str, measuring.Measurement]) -> str:
   """Each contender over TFDS imagenet2012, side by side.
 

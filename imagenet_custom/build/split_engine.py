@@ -9,6 +9,10 @@ are written while the next one is generated. The parent only collects where
 the examples went (`spill.SpillIndex`), the report's counts and each
 shard's length; it never touches an example.
 
+It logs TFDS's phase lines (`Generating <split> examples...` when a split's
+generation starts, `Shuffling <shard>...` when its shards are decided,
+`Done writing <shard>.` when they are written), which overlap.
+
 The engine knows nothing of split names: any mapping of splits to their
 tasks is built the same way.
 
@@ -22,6 +26,8 @@ import dataclasses
 import itertools
 import os
 from typing import NamedTuple
+
+from absl import logging
 
 from imagenet_custom.build import parallel_build
 from imagenet_custom.build import progress as progress_lib
@@ -116,6 +122,9 @@ def build_splits(
   }
   feed = workers.TaskFeed(itertools.chain.from_iterable(tasks.values()), open=True)
   waiting = [split for split in splits.values() if split.generating == 0]
+  names = list(splits)
+  if names:
+    _log_phase('Generating %s examples...', names[0])
   try:
     for split in waiting:
       _plan_shards(split, planner, file_format, feed)
@@ -126,14 +135,24 @@ def build_splits(
         progress.advance(split.take(message.payload.records))
       elif isinstance(message.task, shard_writer.WriteShard):
         split.shards[message.result.path] = message.result.num_examples
+        if None not in split.shards.values():
+          _log_phase('Done writing %s.', next(iter(split.shards)))
       else:
         _task_done(split, message.result, report, progress)
         if split.generating == 0:
+          later = names[names.index(split.name) + 1 :]
+          if later:
+            _log_phase('Generating %s examples...', later[0])
           _plan_shards(split, planner, file_format, feed)
           _close_when_planned(splits, feed)
   finally:
     feed.cancel()
   return [_written(split) for split in splits.values()]
+
+
+def _log_phase(line: str, subject: str) -> None:
+  """Logs a phase line worded as TFDS's writer words it (the build benchmark reads them)."""
+  logging.info(line, subject)
 
 
 def _task_done(
@@ -164,6 +183,7 @@ def _plan_shards(
         ' written.'
     )
   layout = planner(split.name, index.count, index.size)
+  _log_phase('Shuffling %s...', layout.paths[0])
   lengths = index.bucket_lengths
   starts = [0, *layout.boundaries[:-1]]
   for path, start, end, pieces in zip(
