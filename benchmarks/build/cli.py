@@ -243,13 +243,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
   parser.add_argument('--report', type=pathlib.Path,
                       help='also write the final report to this file')
   args = parser.parse_args(argv)
-  args.caches = [mode for mode in args.cache.split(',') if mode]
-  for mode in args.caches or ['']:
-    if mode not in page_cache.MODES:
-      parser.error(f'--cache takes {", ".join(page_cache.MODES)}, not {mode!r}')
+  args.caches = _cache_modes(parser, args.cache)
   if args.repeats < 1 or args.images < 2:
     parser.error('--repeats must be >= 1 and --images >= 2')
   return args
+
+
+def _cache_modes(parser: argparse.ArgumentParser, value: str) -> list[str]:
+  """The `--cache` modes, in order; a bad one is a usage error."""
+  modes = [mode for mode in value.split(',') if mode]
+  for mode in modes or ['']:
+    if mode not in page_cache.MODES:
+      parser.error(f'--cache takes {", ".join(page_cache.MODES)}, not {mode!r}')
+  return modes
 
 
 def contender_keys(args: argparse.Namespace) -> list[str]:

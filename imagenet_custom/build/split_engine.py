@@ -121,14 +121,13 @@ def build_splits(
       for name, split_tasks in tasks.items()
   }
   feed = workers.TaskFeed(itertools.chain.from_iterable(tasks.values()), open=True)
-  waiting = [split for split in splits.values() if split.generating == 0]
-  names = list(splits)
-  if names:
-    _log_phase('Generating %s examples...', names[0])
+  if splits:
+    _log_phase('Generating %s examples...', next(iter(splits)))
   try:
-    for split in waiting:
-      _plan_shards(split, planner, file_format, feed)
     _close_when_planned(splits, feed)
+    for split in splits.values():
+      if split.generating == 0:
+        _generated(split, splits, planner, file_format, feed)
     for message in pool.run(feed):
       split = splits[message.task.split]  # type: ignore[attr-defined]
       if isinstance(message, workers.Emitted):
@@ -140,14 +139,26 @@ def build_splits(
       else:
         _task_done(split, message.result, report, progress)
         if split.generating == 0:
-          later = names[names.index(split.name) + 1 :]
-          if later:
-            _log_phase('Generating %s examples...', later[0])
-          _plan_shards(split, planner, file_format, feed)
-          _close_when_planned(splits, feed)
+          _generated(split, splits, planner, file_format, feed)
   finally:
     feed.cancel()
   return [_written(split) for split in splits.values()]
+
+
+def _generated(
+    split: _Split,
+    splits: Mapping[str, _Split],
+    planner: ShardPlanner,
+    file_format: str,
+    feed: workers.TaskFeed,
+) -> None:
+  """A split's examples are all spilled: its shards go first in the feed."""
+  names = list(splits)
+  later = names[names.index(split.name) + 1 :]
+  if later:
+    _log_phase('Generating %s examples...', later[0])
+  _plan_shards(split, planner, file_format, feed)
+  _close_when_planned(splits, feed)
 
 
 def _log_phase(line: str, subject: str) -> None:
