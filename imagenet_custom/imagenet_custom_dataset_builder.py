@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
-import shutil
 from typing import Any, ClassVar
 
 from absl import logging
@@ -131,11 +129,6 @@ def _uses_beam(download_config: tfds.download.DownloadConfig) -> bool:
       download_config.beam_runner is not None
       or download_config.beam_options is not None
   )
-
-
-def _spill_dir(data_dir: os.PathLike[str] | str) -> str:
-  """Where the workers spill a plain build's examples: in TFDS's temporary build dir."""
-  return os.path.join(os.fspath(data_dir), 'spill')
 
 
 def build_metadata(
@@ -273,13 +266,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     """The plain build: the workers generate and write every split's shards."""
     shard_plan.check_compatible()
     file_format = shard_plan.file_format_name(self)
-    if '://' in os.fspath(self.data_dir):
+    if '://' in str(self.data_dir):
       raise InputError(
           f'The plain build writes its shards with local file I/O and cannot'
           f' write to {self.data_dir}: build to a local --data_dir and copy'
           ' it, or build with Beam.'
       )
     with contextlib.ExitStack() as stack:
+      # TFDS builds in a temporary directory (`self.data_dir` here).
+      stack.enter_context(split_engine.spill_directory(str(self.data_dir)))
       stack.callback(self._close_pool)
       tasks = self._split_generators(dl_manager)
       build = self._build
@@ -290,7 +285,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           file_format, build.report, build.progress,
           download_config.max_examples_per_split,
       )
-    shutil.rmtree(_spill_dir(self.data_dir), ignore_errors=True)
     self.info.set_splits(shard_plan.split_dict(self, written))
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager, pipeline=None):
@@ -349,7 +343,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     if not beam:
       self._start_pool(self._build)
     return {
-        split: self._generate_examples(plan, split)
+        split: self._generate_examples(plan, split) if beam
+        else parallel_build.split_tasks(plan, split)
         for split in self._nonempty_splits(plan)
     }
 
@@ -381,13 +376,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   def _start_pool(self, build: _BuildState) -> None:
     """Starts the worker processes and counts the images for the progress line."""
     config = self.builder_config
-    os.makedirs(_spill_dir(self.data_dir), exist_ok=True)
     build.pool = workers.WorkerPool(
         config.num_workers,
         parallel_build.WorkerState(
             parallel_build.worker_plan(build.plan),
             tfds_patches.field_specs(self.info.features),
-            _spill_dir(self.data_dir),
+            split_engine.spill_dir_of(str(self.data_dir)),
             config.num_threads or 2,
             config.spill_images,
         ),
@@ -416,12 +410,14 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     return nonempty
 
   def _generate_examples(self, plan: generate.Plan, split: str) -> Any:
-    """A split's Beam transform, or the plain build's tasks for it."""
-    if self._build is not None and self._build.beam:
-      from imagenet_custom.build import beam_generate  # pylint: disable=g-import-not-at-top
+    """A split's examples as a Beam transform (for Beam builds only).
 
-      return beam_generate.split_transform(plan, split)
-    return parallel_build.split_tasks(plan, split)
+    A plain build runs `parallel_build.split_tasks` on the worker pool
+    instead (`_split_generators`, `_build_plain`).
+    """
+    from imagenet_custom.build import beam_generate  # pylint: disable=g-import-not-at-top
+
+    return beam_generate.split_transform(plan, split)
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""

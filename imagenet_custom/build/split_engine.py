@@ -21,10 +21,12 @@ This module runs without TensorFlow or TFDS (the caller plans the shards).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import contextlib
 import dataclasses
 import itertools
 import os
+import shutil
 from typing import NamedTuple
 
 from absl import logging
@@ -87,7 +89,7 @@ class _Split:
 
 def build_splits(
     pool: workers.WorkerPool,
-    tasks: Mapping[str, Sequence[workers.Task]],
+    tasks: Mapping[str, Iterable[workers.Task]],
     planner: ShardPlanner,
     file_format: str,
     report: report_lib.BuildReport,
@@ -116,6 +118,7 @@ def build_splits(
     InputError: a split ended with no examples.
     The errors of the tasks (`workers.WorkerPool.run`).
   """
+  tasks = {name: list(split_tasks) for name, split_tasks in tasks.items()}
   splits = {
       name: _Split(name, len(split_tasks), max_examples_per_split)
       for name, split_tasks in tasks.items()
@@ -159,6 +162,22 @@ def _generated(
     _log_phase('Generating %s examples...', later[0])
   _plan_shards(split, planner, file_format, feed)
   _close_when_planned(splits, feed)
+
+
+def spill_dir_of(data_dir: str) -> str:
+  """Where the workers spill a build's examples: in its (temporary) directory."""
+  return os.path.join(data_dir, 'spill')
+
+
+@contextlib.contextmanager
+def spill_directory(data_dir: str) -> Iterator[str]:
+  """Makes `spill_dir_of(data_dir)`; deletes it, with anything left in it, on exit."""
+  path = spill_dir_of(data_dir)
+  os.makedirs(path, exist_ok=True)
+  try:
+    yield path
+  finally:
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _log_phase(line: str, subject: str) -> None:
