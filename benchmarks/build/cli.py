@@ -97,6 +97,7 @@ def compare_mode(
       '', header, tables.baseline_summary(baselines), '',
       tables.comparison_table(medians, baselines, inp), '',
       tables.cpu_table(medians, baselines), '',
+      tables.cpu_projection(medians, baselines), '',
       tables.ratio_table(medians), '',
       tables.resized_ratio(medians), '',
       tables.memory_breakdown(medians), '',
