@@ -118,12 +118,12 @@ def build_splits(
     InputError: a split ended with no examples.
     The errors of the tasks (`workers.WorkerPool.run`).
   """
-  tasks = {name: list(split_tasks) for name, split_tasks in tasks.items()}
+  listed = {name: list(split_tasks) for name, split_tasks in tasks.items()}
   splits = {
       name: _Split(name, len(split_tasks), max_examples_per_split)
-      for name, split_tasks in tasks.items()
+      for name, split_tasks in listed.items()
   }
-  feed = workers.TaskFeed(itertools.chain.from_iterable(tasks.values()), open=True)
+  feed = workers.TaskFeed(itertools.chain.from_iterable(listed.values()), open=True)
   if splits:
     _log_phase('Generating %s examples...', next(iter(splits)))
   try:
