@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import contextlib
 import dataclasses
 import os
@@ -17,7 +16,7 @@ from imagenet_custom.build import generate
 from imagenet_custom.build import parallel_build
 from imagenet_custom.build import progress as progress_lib
 from imagenet_custom.build import report as report_lib
-from imagenet_custom.build import spill
+from imagenet_custom.build import split_engine
 from imagenet_custom.build import workers
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import checksums
@@ -27,6 +26,7 @@ from imagenet_custom.ilsvrc import real_labels as real_labels_lib
 from imagenet_custom.ilsvrc import selection as selection_lib
 from imagenet_custom.ilsvrc import splits
 from imagenet_custom.tfds_glue import features
+from imagenet_custom.tfds_glue import shard_plan
 from imagenet_custom.tfds_glue import tfds_patches
 from imagenet_custom.tools import labels
 
@@ -70,22 +70,61 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   dali_index: bool = False  # Issue 18.
 
 
-def _resize_options(config: ImagenetCustomConfig) -> images.ResizeOptions:
-  """The config's resize fields, checked.
+@dataclasses.dataclass(eq=False)
+class _BuildState:
+  """One build under way, from `_split_generators` to the end.
 
-  Args:
-    config: the builder config.
-
-  Returns:
-    The resize options for `generate.Options`.
-
-  Raises:
-    InputError: a field is out of range.
+  Attributes:
+    plan: the build plan.
+    report: the build report, filled as the splits are built.
+    beam: building with Beam, not on the worker pool.
+    hashes: the archives' SHA-256, computed in the background (config
+      `verify_checksums`).
+    pool: the worker processes (plain builds).
+    progress: the progress line (plain builds).
   """
-  try:
-    return images.ResizeOptions(config.shorter_side, config.jpeg_quality)
-  except ValueError as e:
-    raise InputError(f'Config {config.name!r}: {e}.') from None
+
+  plan: generate.Plan
+  report: report_lib.BuildReport
+  beam: bool
+  hashes: checksums.BackgroundHash | None = None
+  pool: workers.WorkerPool | None = None
+  progress: progress_lib.Progress | None = None
+
+
+def _uses_beam(download_config: tfds.download.DownloadConfig) -> bool:
+  return (
+      download_config.beam_runner is not None
+      or download_config.beam_options is not None
+  )
+
+
+def build_metadata(
+    config: ImagenetCustomConfig,
+    plan: generate.Plan,
+    report: report_lib.BuildReport,
+) -> dict[str, Any]:
+  """The dataset's `info.metadata`: the build report and what the build was made of."""
+  facts = plan.reader.devkit_facts()
+  metadata_dict: dict[str, Any] = {
+      'build_report': report.to_dict(),
+      'class_names': [plan.class_names[wnid] for wnid in metadata.wnids()],
+      'split': {
+          'validation_fraction': config.validation_fraction,
+          'split_seed': config.split_seed,
+      },
+  }
+  if config.shorter_side:
+    metadata_dict['resize'] = plan.options.resize.metadata()
+  metadata_dict['label_map'] = labels.to_records(
+      labels.label_map(facts.ilsvrc_ids, plan.class_names)
+  )
+  metadata_dict['selection'] = plan.selection.to_metadata()
+  metadata_dict['evaluation_only'] = not plan.train_built
+  metadata_dict['face_blurred'] = plan.reader.face_blurred
+  if config.real_labels:
+    metadata_dict['real_labels'] = config.real_labels
+  return metadata_dict
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -109,6 +148,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
               ' original val set as test, its blacklist as test_blacklisted.'
           ),
       ),
+  ]
+  # Predefined configs that `tfds build` builds only when asked for by name.
+  OTHER_CONFIGS: ClassVar[list[tfds.core.BuilderConfig]] = [
       ImagenetCustomConfig(
           name='s256',
           description=(
@@ -121,13 +163,19 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = layouts.LAYOUT_HELP
 
-  _use_beam = False
-  _plan: generate.Plan | None = None
-  _report: report_lib.BuildReport | None = None
-  _pool: workers.WorkerPool | None = None
-  _progress: progress_lib.Progress | None = None
-  _hashes: checksums.BackgroundHash | None = None
-  _spill_dir = ''
+  # The build under way: made by `_split_generators`.
+  _build: _BuildState | None = None
+
+  @tfds.core.utils.classproperty
+  @classmethod
+  def builder_configs(cls) -> dict[str, tfds.core.BuilderConfig]:
+    """Every predefined config by name: `BUILDER_CONFIGS` and `OTHER_CONFIGS`.
+
+    `tfds build` without `--config` builds each of `BUILDER_CONFIGS` (only
+    `default`); the others are built when named (`--config=s256`,
+    `tfds.load('imagenet_custom/s256')`).
+    """
+    return {c.name: c for c in [*cls.BUILDER_CONFIGS, *cls.OTHER_CONFIGS]}
 
   def _label_names(self) -> tuple[str, ...]:
     """The `ClassLabel` names: all 1,000 WNIDs, or the relabelled subset."""
@@ -148,61 +196,71 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     )
 
   def _download_and_prepare(self, dl_manager, download_config) -> None:
-    """Generates the splits, then checks and stores the build report."""
-    self._use_beam = (
-        download_config.beam_runner is not None
-        or download_config.beam_options is not None
-    )
+    """Generates and writes the splits, then checks and stores the build report."""
     tfds_patches.check_compatible()
-    with contextlib.ExitStack() as stack:
-      stack.enter_context(tfds_patches.deterministic_serialization())
-      stack.enter_context(tfds_patches.serialized_passthrough())
-      if not self._use_beam:
-        # TFDS builds in a temporary directory (`self.data_dir` here).
-        self._spill_dir = stack.enter_context(
-            tfds_patches.spilled_shuffle(os.fspath(self.data_dir))
-        )
-      stack.callback(self._close_pool)
-      super()._download_and_prepare(dl_manager, download_config)
+    if download_config.max_examples_per_split == 0:
+      return
+    if _uses_beam(download_config):
+      with tfds_patches.deterministic_serialization():
+        super()._download_and_prepare(dl_manager, download_config)
+    else:
+      self._build_plain(dl_manager, download_config)
     if self.builder_config.dali_index:  # Issue 18: the shards are written (in TFDS's temporary dir).
       logging.info('Wrote %d DALI index files.', dali_index.index_shards(os.fspath(self.data_dir)))
-    assert self._report is not None and self._plan is not None
-    if self._progress is not None:
-      self._progress.finish()
-    if self._hashes is not None:
-      checksums.verify(self._hashes.digests())
-    problems = self._report.imbalances()
+    build = self._build
+    assert build is not None
+    if build.progress is not None:
+      build.progress.finish()
+    if build.hashes is not None:
+      checksums.verify(build.hashes.digests())
+    problems = build.report.imbalances()
     if problems and download_config.max_examples_per_split is None:
       raise InputError(
           'The build report does not balance: ' + '; '.join(problems)
           + '. This is a bug in imagenet_custom; no dataset was written.'
       )
-    self.info.metadata['build_report'] = self._report.to_dict()
-    self.info.metadata['class_names'] = [
-        self._plan.class_names[wnid] for wnid in metadata.wnids()
-    ]
-    self.info.metadata['split'] = {
-        'validation_fraction': self.builder_config.validation_fraction,
-        'split_seed': self.builder_config.split_seed,
-    }
-    if self.builder_config.shorter_side:
-      self.info.metadata['resize'] = self._plan.options.resize.metadata()
-    facts = labels.read_devkit_facts(self._plan.reader.root)
-    self.info.metadata['label_map'] = labels.to_records(
-        labels.label_map(facts.ilsvrc_ids, self._plan.class_names)
-    )
-    self.info.metadata['selection'] = self._plan.selection.to_metadata()
-    self.info.metadata['evaluation_only'] = not self._plan.train_built
-    self.info.metadata['face_blurred'] = self._plan.reader.face_blurred
-    if self.builder_config.real_labels:
-      self.info.metadata['real_labels'] = self.builder_config.real_labels
-    logging.info('%s', self._report.format())
-    print(self._report.format(), flush=True)
+    self.info.metadata.update(build_metadata(self.builder_config, build.plan, build.report))
+    logging.info('%s', build.report.format())
+    print(build.report.format(), flush=True)
 
-  def _split_generators(self, dl_manager: tfds.download.DownloadManager):
-    """Finds the input layout, checks its metadata, returns one generator a split."""
+  def _build_plain(self, dl_manager, download_config) -> None:
+    """The plain build: the workers generate and write every split's shards."""
+    shard_plan.check_compatible()
+    file_format = shard_plan.file_format_name(self)
+    if '://' in str(self.data_dir):
+      raise InputError(
+          f'The plain build writes its shards with local file I/O and cannot'
+          f' write to {self.data_dir}: build to a local --data_dir and copy'
+          ' it, or build with Beam.'
+      )
+    with contextlib.ExitStack() as stack:
+      # TFDS builds in a temporary directory (`self.data_dir` here).
+      stack.enter_context(split_engine.spill_directory(str(self.data_dir)))
+      stack.callback(self._close_pool)
+      tasks = self._split_generators(dl_manager)
+      build = self._build
+      assert build is not None and build.pool is not None
+      assert build.progress is not None
+      written = split_engine.build_splits(
+          build.pool, tasks, shard_plan.planner(self, download_config),
+          file_format, build.report, build.progress,
+          download_config.max_examples_per_split,
+      )
+    self.info.set_splits(shard_plan.split_dict(self, written))
+
+  def _split_generators(self, dl_manager: tfds.download.DownloadManager, pipeline=None):
+    """Finds the input layout, checks its metadata, returns each split's work.
+
+    Args:
+      dl_manager: TFDS's download manager (the manual dir).
+      pipeline: the Beam pipeline when building with Beam (TFDS passes it).
+
+    Returns:
+      By split name: a Beam transform, or the tasks of the plain build.
+    """
     config = self.builder_config
-    if self._use_beam and config.verify_checksums:
+    beam = pipeline is not None
+    if beam and config.verify_checksums:
       raise InputError(
           'verify_checksums is only available in plain builds (each Beam'
           ' worker reads part of an archive). Check the archives with'
@@ -215,91 +273,86 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         cache_dir=dl_manager.download_dir / 'imagenet_custom',
     )
     logging.info('Reading the %r layout: %s', reader.layout, reader.sources())
-    self._report = report_lib.BuildReport(layout=reader.layout)
+    report = report_lib.BuildReport(layout=reader.layout)
     checksums.check_sizes(reader.archives())
-    if config.verify_checksums:
-      self._hashes = checksums.BackgroundHash(reader.archives())
-    selection = selection_lib.make_selection(
-        config.classes, config.relabel, config.train_subset
-    )
-    real = (
-        real_labels_lib.load_real_labels(config.real_labels)
-        if config.real_labels else None
-    )
-    self._plan = generate.make_plan(
+    plan = generate.make_plan(
         reader,
-        dataclasses.replace(
-            generate.Options.from_config(config), resize=_resize_options(config)
-        ),
-        self._report,
-        selection,
-        real,
+        generate.Options.from_config(config),
+        report,
+        selection_lib.make_selection(config.classes, config.relabel, config.train_subset),
+        real_labels_lib.load_real_labels(config.real_labels) if config.real_labels else None,
     )
-    if self._plan.train_built and not self._plan.train_wnids():
+    if plan.train_built and not plan.train_wnids():
       raise InputError(
           f'{config.classes}: none of its classes has train images in'
           f' {reader.root}. Check the class list against your download.'
       )
-    self._note_missing_images(reader)
-    if not self._plan.train_built:
+    self._build = _BuildState(
+        plan, report, beam,
+        hashes=checksums.BackgroundHash(reader.archives()) if config.verify_checksums else None,
+    )
+    self._note_missing_images(reader, report)
+    if not plan.train_built:
       note = (
           f'evaluation-only build: no train images in {reader.root}, so train'
           ' and validation were not built; test and test_blacklisted were.'
       )
       logging.warning('%s', note)
-      self._report.notes.append(note)
-    if not self._use_beam:
-      self._start_pool(self._plan)
+      report.notes.append(note)
+    if not beam:
+      self._start_pool(self._build)
     return {
-        split: self._generate_examples(self._plan, split)
-        for split in self._nonempty_splits(self._plan)
+        split: self._generate_examples(plan, split) if beam
+        else parallel_build.split_tasks(plan, split)
+        for split in self._nonempty_splits(plan)
     }
 
-  def _note_missing_images(self, reader: layouts.Reader) -> None:
+  def _note_missing_images(
+      self, reader: layouts.Reader, report: report_lib.BuildReport
+  ) -> None:
     """Counts the images the layout's reference lists name but the input lacks."""
-    assert self._report is not None
     missing = reader.missing_images()
     if missing:
-      self._report.add(report_lib.IMAGES_MISSING, len(missing))
+      report.add(report_lib.IMAGES_MISSING, len(missing))
       listed = ', '.join(missing[:10]) + (', ...' if len(missing) > 10 else '')
       note = (
           f'{len(missing)} images of the original release are not in'
           f' {reader.root} ({listed}); the dataset is built without them.'
       )
       logging.warning('%s', note)
-      self._report.notes.append(note)
+      report.notes.append(note)
     roles = reader.sources()
     if (
         reader.face_blurred
         and roles.train_images is not None
         and roles.train_reference is None
     ):
-      self._report.notes.append(
+      report.notes.append(
           'missing face-blurred train images were not counted: put the'
           ' Kaggle download\'s train_cls.txt in the manual dir to count them.'
       )
 
-  def _start_pool(self, plan: generate.Plan) -> None:
+  def _start_pool(self, build: _BuildState) -> None:
     """Starts the worker processes and counts the images for the progress line."""
     config = self.builder_config
-    self._pool = workers.WorkerPool(
+    build.pool = workers.WorkerPool(
         config.num_workers,
         parallel_build.WorkerState(
-            parallel_build.worker_plan(plan),
+            parallel_build.worker_plan(build.plan),
             tfds_patches.field_specs(self.info.features),
-            self._spill_dir,
+            split_engine.spill_dir_of(str(self.data_dir)),
             config.num_threads or 2,
             config.spill_images,
         ),
     )
-    totals = parallel_build.count_images(self._pool, plan)
+    totals = parallel_build.count_images(build.pool, build.plan)
     logging.info('Images per split: %s', totals)
-    self._progress = progress_lib.Progress(sum(totals.values()))
+    build.progress = progress_lib.Progress(sum(totals.values()))
 
   def _close_pool(self) -> None:
-    if self._pool is not None:
-      self._pool.close()
-      self._pool = None
+    if self._build is not None and self._build.pool is not None:
+      self._build.pool.close()
+      self._build.pool = None
 
   def _nonempty_splits(self, plan: generate.Plan) -> list[str]:
     """The splits that will hold examples (TFDS cannot write an empty one)."""
@@ -316,25 +369,18 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     return nonempty
 
   def _generate_examples(self, plan: generate.Plan, split: str) -> Any:
-    """Yields `(file name, example)`, or a Beam transform when building with Beam."""
-    if self._use_beam:
-      from imagenet_custom.build import beam_generate  # pylint: disable=g-import-not-at-top
+    """A split's examples as a Beam transform (for Beam builds only).
 
-      return beam_generate.split_transform(plan, split)
-    return self._plain_examples(plan, split)
+    A plain build runs `parallel_build.split_tasks` on the worker pool
+    instead (`_split_generators`, `_build_plain`).
+    """
+    from imagenet_custom.build import beam_generate  # pylint: disable=g-import-not-at-top
 
-  def _plain_examples(
-      self, plan: generate.Plan, split: str
-  ) -> Iterator[tuple[str, spill.Spilled]]:
-    assert self._pool is not None
-    assert self._report is not None and self._progress is not None
-    yield from parallel_build.split_records(
-        self._pool, plan, split, self._report, self._progress
-    )
+    return beam_generate.split_transform(plan, split)
 
   def _process_pipeline_result(self, pipeline_result) -> None:
     """Adds the Beam workers' counts to the build report."""
     from imagenet_custom.build import beam_generate  # pylint: disable=g-import-not-at-top
 
-    assert self._report is not None
-    beam_generate.add_metrics(pipeline_result, self._report)
+    assert self._build is not None
+    beam_generate.add_metrics(pipeline_result, self._build.report)

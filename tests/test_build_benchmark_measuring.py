@@ -103,3 +103,22 @@ def test_median_measurement() -> None:
       2.0, 4.0, 20, 20, 50, 50, 1.0, images=100, peak_pss=8, generate_s=2.0,
       splits=4, peak_processes=(measuring.ProcessMemory(1, 'x', 8, 9),),
   )
+
+
+def test_parent_and_children_cpu_are_apart(tmp_path: pathlib.Path) -> None:
+  # The parent burns ~0.3 s of CPU, its child ~1 s.
+  burn = 'import time; end = time.process_time() + {0}\nwhile time.process_time() < end: pass'
+  code = (
+      'import subprocess, sys\n'
+      f'child = subprocess.Popen([sys.executable, "-c", {burn.format(1.0)!r}])\n'
+      f'{burn.format(0.3)}\n'
+      'child.wait()\n'
+  )
+  measurement, status = measuring.measure_command(
+      [sys.executable, '-c', code], tmp_path, dict(os.environ),
+      tmp_path / 'log.txt', [], interval=0.1,
+  )
+  assert status == 0
+  assert 0.3 <= measurement.parent_cpu_s < 0.9
+  assert 1.0 <= measurement.children_cpu_s < 1.6
+  assert abs(measurement.parent_cpu_s + measurement.children_cpu_s - measurement.cpu_s) < 0.1

@@ -87,13 +87,28 @@ def _worker_pids(parent: int) -> list[int]:
   return pids
 
 
-def _start_build(manual_dir: pathlib.Path, data_dir: pathlib.Path) -> subprocess.Popen[str]:
+def _start_build(
+    manual_dir: pathlib.Path, data_dir: pathlib.Path, max_file_size: int | None = None
+) -> subprocess.Popen[str]:
+  """`tfds build` with 2 workers; `max_file_size` limits every file it writes."""
+  command = [
+      TFDS, 'build', 'imagenet_custom', f'--manual_dir={manual_dir}',
+      f'--data_dir={data_dir}', '--config={"name": "w2", "num_workers": 2}',
+  ]
+  if max_file_size is not None:  # RLIMIT_FSIZE, set before `tfds` starts.
+    command = [sys.executable, '-c', _LIMITED.format(max_file_size), *command]
   return subprocess.Popen(
-      [TFDS, 'build', 'imagenet_custom', f'--manual_dir={manual_dir}',
-       f'--data_dir={data_dir}', '--config={"name": "w2", "num_workers": 2}'],
-      cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-      text=True, start_new_session=True,
+      command, cwd=REPO, env=_env(), stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT, text=True, start_new_session=True,
   )
+
+
+_LIMITED = (
+    'import os, resource, sys;'
+    ' resource.setrlimit(resource.RLIMIT_FSIZE,'
+    ' ({}, resource.getrlimit(resource.RLIMIT_FSIZE)[1]));'
+    ' os.execv(sys.argv[1], sys.argv[1:])'
+)
 
 
 def _wait_for_workers(process: subprocess.Popen[str], count: int) -> list[int]:
@@ -139,6 +154,50 @@ def test_a_killed_worker_ends_the_build_and_a_rerun_gives_identical_shards(large
   assert _shards(tmp_path / 'out') == _shards(tmp_path / 'fresh')
   examples = sum(1 for _ in (larger_input / 'train').glob('*/*.JPEG'))
   assert examples == 41 * COPIES
+
+
+def test_a_full_disk_ends_the_build_naming_the_shard_and_a_rerun_gives_identical_shards(
+    larger_input, tmp_path
+):
+  # The train shard (~4 MB) does not fit under the limit; the spill files,
+  # the other shards and the dataset's metadata (<200 kB) do.
+  process = _start_build(larger_input, tmp_path / 'out', max_file_size=1 << 20)
+  output, _ = process.communicate(timeout=600)
+  assert process.returncode != 0
+  assert (
+      'ShardWriteError: Could not write shard'
+      ' imagenet_custom-train.tfrecord-00000-of-00001'
+  ) in output, output[-3000:]
+  assert 'incomplete.' in output and 'File too large' in output
+  assert not _finished_datasets(tmp_path / 'out')
+  rerun = _start_build(larger_input, tmp_path / 'out')
+  assert rerun.wait(timeout=600) == 0, rerun.communicate()[0][-3000:]
+  fresh = _start_build(larger_input, tmp_path / 'fresh')
+  assert fresh.wait(timeout=600) == 0
+  assert _shards(tmp_path / 'out') == _shards(tmp_path / 'fresh')
+
+
+def _incomplete_shards(data_dir: pathlib.Path) -> list[pathlib.Path]:
+  return list(data_dir.glob('imagenet_custom/*/incomplete.*/*.tfrecord-*'))
+
+
+def test_workers_killed_while_shards_are_written_end_the_build_cleanly(larger_input, tmp_path):
+  process = _start_build(larger_input, tmp_path / 'out')
+  pids = _wait_for_workers(process, 2)
+  deadline = time.monotonic() + 300
+  while not _incomplete_shards(tmp_path / 'out') and time.monotonic() < deadline:
+    assert process.poll() is None, process.communicate()[0][-3000:]
+    time.sleep(0.005)
+  for pid in pids:  # As the out-of-memory killer would, mid-write.
+    os.kill(pid, signal.SIGKILL)
+  output, _ = process.communicate(timeout=300)
+  assert process.returncode != 0
+  assert 'was killed by SIGKILL' in output and 'No dataset was written' in output, output[-3000:]
+  assert not _finished_datasets(tmp_path / 'out')
+  assert not list((tmp_path / 'out').glob('imagenet_custom/*/incomplete.*'))
+  rerun = _start_build(larger_input, tmp_path / 'out')
+  assert rerun.wait(timeout=600) == 0, rerun.communicate()[0][-3000:]
+  assert sum(1 for _ in _shards(tmp_path / 'out')) == 4
 
 
 def test_ctrl_c_stops_the_build_and_every_worker(larger_input, tmp_path):

@@ -52,13 +52,26 @@ def _records(tmp_path, count: int) -> tuple[dict[str, bytes], list[tuple[str, sp
   return expected, records
 
 
+def _read_back(index: spill.SpillIndex) -> list[tuple[int, bytes]]:
+  """Every record taken, bucket after bucket, each sorted, images read in place."""
+  reader = spill.InPlaceReader()
+  try:
+    return [
+        item
+        for bucket in range(spill.NUM_BUCKETS)
+        for item in reader.examples(spill.bucket_records(index.bucket_files(bucket)))
+    ]
+  finally:
+    reader.close()
+
+
 def _spill_dir(tmp_path):
   directory = tmp_path / 'spill'
   directory.mkdir()
   return directory
 
 
-def test_records_come_back_whole_in_hash_order_and_files_are_deleted(tmp_path):
+def test_records_come_back_whole_in_hash_order(tmp_path):
   expected, records = _records(tmp_path, 60)
   directory = _spill_dir(tmp_path)
   index = spill.SpillIndex()
@@ -73,10 +86,11 @@ def test_records_come_back_whole_in_hash_order_and_files_are_deleted(tmp_path):
   assert index.count == 60
   assert index.size == sum(map(len, expected.values()))
   assert sum(index.bucket_lengths) == 60
-  back = list(index.sorted_records())
+  back = list(_read_back(index))
   by_hash = sorted((spill.hash_key('train', k), v) for k, v in expected.items())
   assert back == by_hash
-  assert not os.listdir(directory)
+  # Every file written holds records taken, and the index names each.
+  assert index.paths() == sorted(str(directory / name) for name in os.listdir(directory))
 
 
 def test_records_nobody_took_are_never_read(tmp_path):
@@ -89,7 +103,7 @@ def test_records_nobody_took_are_never_read(tmp_path):
   writer.write(records[10:])
   for _, spilled in taken:
     index.add(spilled)
-  back = dict(index.sorted_records())
+  back = dict(_read_back(index))
   assert sorted(back.values()) == sorted(expected[k] for k, _ in records[:10])
 
 
@@ -103,7 +117,7 @@ def test_a_truncated_spill_file_is_an_error_naming_it(tmp_path):
   with open(spilled.path, 'r+b') as f:
     f.truncate(spilled.end - 1)
   with pytest.raises(spill.SpillError, match=os.path.basename(spilled.path)):
-    list(index.sorted_records())
+    list(_read_back(index))
 
 
 def test_an_input_changed_under_the_build_is_an_error_naming_it(tmp_path):
@@ -115,7 +129,7 @@ def test_an_input_changed_under_the_build_is_an_error_naming_it(tmp_path):
   index.add(spill.SpillWriter(str(directory), 'train', 'w0').write([records[1]])[0][1])
   os.truncate(in_place.path, in_place.offset + 10)
   with pytest.raises(spill.SpillError, match='input.bin.*the input changed'):
-    list(index.sorted_records())
+    list(_read_back(index))
 
 
 def test_in_place_images_are_read_from_many_files(tmp_path):
@@ -132,7 +146,7 @@ def test_in_place_images_are_read_from_many_files(tmp_path):
     record = spill.InPlace(b'[', b']', str(path), 0, len(b'img%d' % i))
     for _, spilled in writer.write([(key, record)]):
       index.add(spilled)
-  assert dict(index.sorted_records()) == expected
+  assert dict(_read_back(index)) == expected
 
 
 @pytest.mark.parametrize('allowed', [0, 3, spill.NUM_BUCKETS])
@@ -147,5 +161,5 @@ def test_files_kept_open_or_not_hold_the_same_records(tmp_path, monkeypatch, all
     for _, spilled in writer.write(records[start:start + 9]):
       index.add(spilled)
     writer.close()  # Closing between batches: the next write reopens.
-  back = list(index.sorted_records())
+  back = list(_read_back(index))
   assert back == sorted((spill.hash_key('train', k), v) for k, v in expected.items())

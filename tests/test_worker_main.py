@@ -15,6 +15,8 @@ import subprocess
 import sys
 from typing import Any
 
+from imagenet_custom.build import workers
+
 from builds import REPO
 import worker_tasks
 
@@ -29,10 +31,13 @@ def _frame(message: Any) -> bytes:
 
 
 def _messages(stream: bytes) -> list[Any]:
+  """The worker's messages, their kinds as the protocol's strings."""
   messages = []
   while stream:
     (size,) = LENGTH.unpack(stream[: LENGTH.size])
-    messages.append(pickle.loads(stream[LENGTH.size : LENGTH.size + size]))
+    kind, payload = pickle.loads(stream[LENGTH.size : LENGTH.size + size])
+    assert isinstance(kind, workers.Reply)
+    messages.append((kind.value, payload))
     stream = stream[LENGTH.size + size :]
   return messages
 
@@ -65,7 +70,12 @@ def test_worker_sets_up_the_package_without_its_init_or_tensorflow():
   result = _run_worker(7, [worker_tasks.PackageState(), worker_tasks.Modules()])
   assert result.returncode == 0, result.stderr.decode()
   assert _messages(result.stdout) == [
-      ('done', {'init_ran': False, 'package_dir_on_path': False, 'state': 7}),
+      ('done', {
+          'init_ran': False, 'package_dir_on_path': False, 'state': 7,
+          # This checkout's modules, not another installed copy's.
+          'package_dir': [str(REPO / 'imagenet_custom')],
+          'workers_file': str(REPO / 'imagenet_custom' / 'build' / 'workers.py'),
+      }),
       ('done', {
           'tensorflow': False,
           'tensorflow_datasets': False,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import os
 import pathlib
 import signal
+import threading
+from typing import Any
 
 import pytest
 
@@ -23,6 +26,14 @@ def _tasks_importable_in_workers(monkeypatch):
   )
 
 
+def _plain(messages: Iterable[workers.Emitted | workers.Finished]) -> list[tuple[str, Any]]:
+  """The messages as `('batch', payload)` and `('done', result)`."""
+  return [
+      ('batch', m.payload) if isinstance(m, workers.Emitted) else ('done', m.result)
+      for m in messages
+  ]
+
+
 def _alive(pid: int) -> bool:
   try:
     os.kill(pid, 0)
@@ -35,8 +46,8 @@ def _alive(pid: int) -> bool:
 def test_batches_and_results_come_back_for_every_task():
   tasks = [worker_tasks.Echo(f't{i}') for i in range(7)]
   with workers.WorkerPool(2, state='shared') as pool:
-    messages = list(pool.run(tasks))
-    again = list(pool.run([worker_tasks.Echo('later', batches=1)]))
+    messages = _plain(pool.run(tasks))
+    again = _plain(pool.run([worker_tasks.Echo('later', batches=1)]))
   batches = [p for kind, p in messages if kind == 'batch']
   done = [p for kind, p in messages if kind == 'done']
   assert sorted(batches) == sorted((f't{i}', b, 'shared') for i in range(7) for b in range(3))
@@ -85,7 +96,7 @@ def test_a_worker_that_dies_names_its_task_and_no_worker_is_left(signal_number, 
 
 def test_workers_do_not_import_tensorflow():
   with workers.WorkerPool(1, state=None) as pool:
-    [(_, modules)] = [m for m in pool.run([worker_tasks.Modules()]) if m[0] == 'done']
+    [(_, modules)] = [m for m in _plain(pool.run([worker_tasks.Modules()])) if m[0] == 'done']
   assert modules == {
       'tensorflow': False,
       'tensorflow_datasets': False,
@@ -95,7 +106,7 @@ def test_workers_do_not_import_tensorflow():
 
 def test_printing_in_a_worker_does_not_break_the_protocol(capfd):
   with workers.WorkerPool(1, state=None) as pool:
-    messages = list(pool.run([worker_tasks.Chatty()]))
+    messages = _plain(pool.run([worker_tasks.Chatty()]))
   assert messages == [('batch', 'after printing'), ('done', 'ok')]
   assert 'some library printing to stdout' in capfd.readouterr().err
 
@@ -118,7 +129,7 @@ def test_an_abandoned_run_kills_its_workers_and_the_next_run_starts_new_ones():
     # The consumer stopped: TFDS's --max_examples_per_split, or an error.
     run.close()
     assert len(first) == 2 and not any(_alive(pid) for pid in first)
-    messages = list(pool.run([worker_tasks.Echo('next', batches=1)]))
+    messages = _plain(pool.run([worker_tasks.Echo('next', batches=1)]))
     assert messages[0] == ('batch', ('next', 0, 's'))
     assert set(pool.pids).isdisjoint(first) and len(pool.pids) == 2
 
@@ -128,7 +139,7 @@ def test_a_run_left_open_is_replaced_by_the_next_one():
     first = pool.pids
     left_open = pool.run([worker_tasks.Echo(f't{i}', batches=50) for i in range(4)])
     next(left_open)  # TFDS's islice stops pulling but keeps the generator.
-    messages = list(pool.run([worker_tasks.Echo('next', batches=2)]))
+    messages = _plain(pool.run([worker_tasks.Echo('next', batches=2)]))
     assert [m for m in messages if m[0] == 'batch'] == [
         ('batch', ('next', 0, 's')), ('batch', ('next', 1, 's')),
     ]
@@ -136,3 +147,53 @@ def test_a_run_left_open_is_replaced_by_the_next_one():
     second = pool.pids
     left_open.close()  # Closing the old run later must not touch the new workers.
     assert all(_alive(pid) for pid in second)
+
+
+def test_a_feed_takes_urgent_tasks_first_and_waits_until_closed():
+  feed = workers.TaskFeed([worker_tasks.Echo('a', 0), worker_tasks.Echo('b', 0)], open=True)
+  feed.put(worker_tasks.Echo('urgent', 0), urgent=True)
+  assert [feed.next_task() for _ in range(3)] == [
+      worker_tasks.Echo('urgent', 0), worker_tasks.Echo('a', 0), worker_tasks.Echo('b', 0),
+  ]
+  taken: list[Any] = []
+  waiter = threading.Thread(target=lambda: taken.append(feed.next_task()))
+  waiter.start()
+  waiter.join(timeout=0.5)
+  assert waiter.is_alive()  # An open feed waits for the next task.
+  feed.put(worker_tasks.Echo('late', 0))
+  waiter.join(timeout=5)
+  assert taken == [worker_tasks.Echo('late', 0)]
+  feed.close()
+  assert feed.next_task() is None
+
+
+def test_tasks_put_while_a_run_goes_on_are_run_and_cancel_ends_it():
+  feed = workers.TaskFeed([worker_tasks.Echo('first', 1)], open=True)
+  seen = []
+  with workers.WorkerPool(2, state='s') as pool:
+    for message in pool.run(feed):
+      if isinstance(message, workers.Finished):
+        seen.append(message.result[0])
+        if message.result[0] == 'first':
+          feed.put(worker_tasks.Echo('second', 0), urgent=True)
+        else:
+          feed.close()
+  assert seen == ['first', 'second']
+  waiting = workers.TaskFeed(open=True)
+  waiting.cancel()
+  assert waiting.next_task() is None
+
+
+def test_a_worker_killed_while_writing_a_shard_names_the_shard_and_its_folder(tmp_path):
+  task = worker_tasks.DieWhileWriting(
+      'train', str(tmp_path / 'imagenet_custom-train.tfrecord-00003-of-00016'), 'tfrecord', ()
+  )
+  with workers.WorkerPool(1, state=None) as pool:
+    with pytest.raises(workers.WorkerDiedError) as error:
+      list(pool.run([task]))
+  message = str(error.value)
+  assert 'was killed by SIGKILL' in message
+  assert (
+      f"working on shard imagenet_custom-train.tfrecord-00003-of-00016 of split 'train'"
+      f' in {tmp_path}'
+  ) in message

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from imagenet_custom.build import shard_writer
 from imagenet_custom.errors import BadFileError
 
 
@@ -109,7 +110,47 @@ class PackageState:
             os.path.basename(os.path.normpath(p)) == 'imagenet_custom' for p in sys.path
         ),
         'state': state,
+        # Where the package and the protocol's module were imported from.
+        'package_dir': list(package.__path__),
+        'workers_file': sys.modules['imagenet_custom.build.workers'].__file__,
     }
 
   def describe(self) -> str:
     return 'package state'
+
+
+@dataclasses.dataclass(frozen=True)
+class SpillKeys:
+  """Spills one small example per key for a split, as a generation task does.
+
+  The pool's state is the spill directory.
+  """
+
+  split: str
+  keys: tuple[str, ...]
+  seconds: float = 0.0
+
+  def __call__(self, state: Any, emit: Callable[[Any], None]) -> Any:
+    from imagenet_custom.build import parallel_build  # pylint: disable=g-import-not-at-top
+    from imagenet_custom.build import spill  # pylint: disable=g-import-not-at-top
+
+    time.sleep(self.seconds)
+    writer = spill.SpillWriter(state, self.split, f'{os.getpid()}-{self.keys[0]}')
+    emit(parallel_build.Batch(writer.write([(k, k.encode()) for k in self.keys])))
+    writer.close()
+    return parallel_build.TaskResult({}, [])
+
+  def describe(self) -> str:
+    return f'{len(self.keys)} keys of {self.split}'
+
+
+
+@dataclasses.dataclass(frozen=True)
+class DieWhileWriting(shard_writer.WriteShard):
+  """A `WriteShard` whose worker is killed once it has begun the shard's file."""
+
+  def __call__(self, state: Any, emit: Callable[[Any], None]) -> Any:
+    with open(self.path, 'wb') as f:
+      f.write(b'part of a shard')
+    os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(30)

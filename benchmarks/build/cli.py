@@ -96,6 +96,8 @@ def compare_mode(
   report = '\n'.join([
       '', header, tables.baseline_summary(baselines), '',
       tables.comparison_table(medians, baselines, inp), '',
+      tables.cpu_table(medians, baselines), '',
+      tables.cpu_projection(medians, baselines), '',
       tables.ratio_table(medians), '',
       tables.resized_ratio(medians), '',
       tables.memory_breakdown(medians), '',
@@ -223,9 +225,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                       default='auto')
   parser.add_argument('--top', type=int, default=profiling.TOP_FUNCTIONS,
                       help='functions listed by --profile')
-  parser.add_argument('--cache', choices=page_cache.MODES, default='evict',
+  parser.add_argument('--cache', default='evict',
                       help='before each run: evict the input from the page'
-                      ' cache (default), drop all caches (root), or nothing')
+                      ' cache (default), drop all caches (root), or nothing'
+                      ' (none: the input stays in the page cache); several,'
+                      ' comma-separated (e.g. evict,none), compare the'
+                      ' contenders once per mode, each printed')
   parser.add_argument('--project_dir', type=pathlib.Path,
                       default=contenders.HARNESS_DIR,
                       help='checkout whose imagenet_custom is built')
@@ -239,9 +244,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
   parser.add_argument('--report', type=pathlib.Path,
                       help='also write the final report to this file')
   args = parser.parse_args(argv)
+  args.caches = _cache_modes(parser, args.cache)
   if args.repeats < 1 or args.images < 2:
     parser.error('--repeats must be >= 1 and --images >= 2')
   return args
+
+
+def _cache_modes(parser: argparse.ArgumentParser, value: str) -> list[str]:
+  """The `--cache` modes, in order; a bad one is a usage error."""
+  modes = [mode for mode in value.split(',') if mode]
+  for mode in modes or ['']:
+    if mode not in page_cache.MODES:
+      parser.error(f'--cache takes {", ".join(page_cache.MODES)}, not {mode!r}')
+  return modes
 
 
 def contender_keys(args: argparse.Namespace) -> list[str]:
@@ -289,23 +304,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     The exit status: 1 when a run failed (its log's end is printed).
   """
   args = parse_args(argv)
-  options = contenders.Options(
-      project_dir=args.project_dir.resolve(),
-      work_dir=args.work_dir.resolve(),
-      cache=args.cache,
-      poll=args.poll,
-      beam_options=args.beam_options,
-      keep_outputs=args.keep_outputs,
-  )
-  page_cache.check_cache_mode(options.cache)
   keys = contender_keys(args)
+  reports = []
   try:
-    if args.profile:
-      report = profile_mode(args, options)
-    elif args.scales:
-      report = scale_mode(args, options, keys)
-    else:
-      report = compare_mode(args, options, keys)
+    for mode in args.caches if not (args.profile or args.scales) else args.caches[:1]:
+      options = contenders.Options(
+          project_dir=args.project_dir.resolve(),
+          work_dir=args.work_dir.resolve(),
+          cache=mode,
+          poll=args.poll,
+          beam_options=args.beam_options,
+          keep_outputs=args.keep_outputs,
+      )
+      page_cache.check_cache_mode(options.cache)
+      if args.profile:
+        reports.append(profile_mode(args, options))
+      elif args.scales:
+        reports.append(scale_mode(args, options, keys))
+      else:
+        reports.append(compare_mode(args, options, keys))
+    report = '\n\n'.join(reports)
   except contenders.BuildFailed as e:
     print(f'Benchmark stopped: {e}', file=sys.stderr, flush=True)
     return 1

@@ -31,6 +31,10 @@ MB = measuring.MB
 TFDS_BASELINE = 'tfds'
 PYTHON_BASELINE = 'python'
 IMPORT_BASELINE = 'import'
+# A plain build of the project's dummy data (65 images), 2 workers: its
+# parent's CPU is the start-up the per-image figures leave out.
+TINY_BASELINE = 'tiny_build'
+TINY_IMAGES = 65
 _WORKERS_KEY = re.compile(r'^plain_w(\d+)$')
 # The configs the plain and resized contenders build.
 DEFAULT_CONFIG = '--config=default'
@@ -369,7 +373,8 @@ def measure_baselines(
   """Measures what starting the tools costs, to subtract from bytes read.
 
   `tfds`: the `tfds` command that imports TFDS and its CLI, then exits
-  (`tfds build --help`). `python`: `programs.start_only`, which starts like
+  (`tfds build --help`). `tiny_build`: the plain build of the dummy data
+  (`TINY_IMAGES` images, 2 workers). `python`: `programs.start_only`, which starts like
   the other programs and exits. `import`: `programs.import_only`, which
   imports TFDS and the builder, then exits.
 
@@ -387,6 +392,12 @@ def measure_baselines(
           [*_program('import_only'), str(options.project_dir)], HARNESS_DIR
       ),
   }
+  tiny = run_paths(options.work_dir, f'baseline-{TINY_BASELINE}')
+  commands[TINY_BASELINE] = ([
+      *tfds_command(), 'build', 'imagenet_custom',
+      f'--manual_dir={options.project_dir / "dummy_data" / "archives"}',
+      f'--data_dir={tiny.out}', f'--config={workers_config(2)}',
+  ], options.project_dir)
   baselines = {}
   for name, (command, cwd) in commands.items():
     paths = run_paths(options.work_dir, f'baseline-{name}')

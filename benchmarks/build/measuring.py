@@ -67,6 +67,10 @@ class Measurement:
       (summed over splits); 0 when the log shows no TFDS phases.
     write_s: time TFDS spent shuffling and writing shards (summed).
     splits: splits whose phases were seen in the log (0: phases unknown).
+    parent_cpu_s: user + system time of the top process itself, from
+      `/proc/<pid>/stat` (for a build: the `tfds` process).
+    children_cpu_s: user + system time of the descendants it waited for
+      (for a plain build: its worker processes).
   """
 
   wall_s: float
@@ -84,6 +88,24 @@ class Measurement:
   generate_s: float = 0.0
   write_s: float = 0.0
   splits: int = 0
+  parent_cpu_s: float = 0.0
+  children_cpu_s: float = 0.0
+
+
+def read_proc_cpu(pid: int) -> tuple[float, float]:
+  """`(own CPU s, CPU s of the children it waited for)` of a process, from `/proc`.
+
+  Readable until the process is reaped (a zombie keeps its counts).
+  """
+  try:
+    stat = pathlib.Path(f'/proc/{pid}/stat').read_text()
+  except OSError:
+    return 0.0, 0.0
+  fields = stat.rsplit(')', 1)[1].split()
+  # Fields 14-17 of proc(5) (utime, stime, cutime, cstime), after the name.
+  utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+  ticks = os.sysconf('SC_CLK_TCK')
+  return (utime + stime) / ticks, (cutime + cstime) / ticks
 
 
 def process_label(process: psutil.Process) -> str:
@@ -313,6 +335,7 @@ def measure_command(
   os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
   ended = time.monotonic()
   counters = read_proc_io(process.pid)
+  parent_cpu_s, children_cpu_s = read_proc_cpu(process.pid)
   sampler.stop()
   _, status, usage = os.wait4(process.pid, 0)
   process.returncode = os.waitstatus_to_exitcode(status)
@@ -332,6 +355,8 @@ def measure_command(
       generate_s=times.generate_s,
       write_s=times.write_s,
       splits=times.splits,
+      parent_cpu_s=parent_cpu_s,
+      children_cpu_s=children_cpu_s,
   )
   return measurement, process.returncode
 

@@ -114,6 +114,105 @@ def comparison_table(
   return format_table(COMPARISON_COLUMNS, rows)
 
 
+def cpu_table(
+    medians: Mapping[str, measuring.Measurement],
+    baselines: Mapping[str, measuring.Measurement],
+) -> str:
+  """CPU of the parent and of its workers apart, per image, from `/proc`.
+
+  The parent's CPU per image after start-up is its CPU in the run minus its
+  CPU in the tiny build (`contenders.TINY_BASELINE`), over the extra images.
+
+  Args:
+    medians: contender key to its median measurement.
+    baselines: startup baselines, with the tiny build.
+
+  Returns:
+    The table.
+  """
+  tiny = baselines.get(contenders.TINY_BASELINE)
+  rows = []
+  for key, m in medians.items():
+    entry = contenders.contender(key)
+    if entry.program or not m.images:
+      continue
+    extra = m.images - contenders.TINY_IMAGES
+    after = (
+        f'{(m.parent_cpu_s - tiny.parent_cpu_s) / extra * 1e6:,.0f}'
+        if tiny is not None and extra > 0 else '-'
+    )
+    rows.append([
+        entry.label, f'{m.images:,}', f'{m.wall_s:.2f}', f'{m.parent_cpu_s:.2f}',
+        f'{m.children_cpu_s:.2f}', after,
+        f'{m.children_cpu_s / m.images * 1e6:,.0f}',
+        f'{m.cpu_s / m.wall_s:.2f}',
+    ])
+  header = (
+      'CPU from /proc, parent (the tfds process) and workers (its children)'
+      ' apart' + (
+          f'; start-up = the tiny build\'s parent, {tiny.parent_cpu_s:.2f} s'
+          if tiny is not None else ''
+      ) + ':'
+  )
+  return header + '\n' + format_table(CPU_COLUMNS, rows)
+
+
+def cpu_projection(
+    medians: Mapping[str, measuring.Measurement],
+    baselines: Mapping[str, measuring.Measurement],
+) -> str:
+  """Full ImageNet on 8, 16 and 64 cores, from the measured CPU per image.
+
+  From the 1-worker plain run: the workers' CPU per image (spread over the
+  cores) and the parent's after start-up (serial); the disk must then read
+  the archives and write the shards at the rates shown.
+
+  Args:
+    medians: contender key to its median measurement.
+    baselines: startup baselines, with the tiny build.
+
+  Returns:
+    The text, or a note saying which runs it needs.
+  """
+  one = _by_workers(medians).get(1)
+  tiny = baselines.get(contenders.TINY_BASELINE)
+  if one is None or tiny is None or one.images <= contenders.TINY_IMAGES:
+    return '(No CPU projection: it needs the contender plain_w1.)'
+  worker_s = one.children_cpu_s / one.images
+  parent_s = max(0.0, (one.parent_cpu_s - tiny.parent_cpu_s)) / (
+      one.images - contenders.TINY_IMAGES
+  )
+  out_per_image = one.output_bytes / one.images
+  rows = []
+  for cores in (8, 16, 64):
+    compute = scaling.FULL_IMAGES * worker_s / cores
+    serial = scaling.FULL_IMAGES * parent_s
+    seconds = max(compute, serial)
+    rows.append([
+        str(cores), f'{compute / 60:,.1f}', f'{serial / 60:,.1f}',
+        f'{(seconds + tiny.parent_cpu_s) / 60:,.1f}',
+        f'{scaling.FULL_ARCHIVE_BYTES / seconds / MB:,.0f}',
+        f'{scaling.FULL_IMAGES * out_per_image / seconds / MB:,.0f}',
+    ])
+  return (
+      f'Full ImageNet ({scaling.FULL_IMAGES:,} images) from the 1-worker run\'s CPU:'
+      f' workers {worker_s * 1e6:,.0f} us/image over the cores, parent'
+      f' {parent_s * 1e6:,.0f} us/image serial, start-up {tiny.parent_cpu_s:.1f} s;'
+      ' the disk keeps up only at the rates shown:\n'
+      + format_table(
+          ('cores', 'workers min', 'parent min', 'build min', 'read MB/s',
+           'write MB/s'),
+          rows,
+      )
+  )
+
+
+CPU_COLUMNS = (
+    'contender', 'images', 'wall s', 'parent CPU s', 'workers CPU s',
+    'parent us/image after start-up', 'workers us/image', 'cores busy',
+)
+
+
 def ratio_table(medians: Mapping[str, measuring.Measurement]) -> str:
   """Each contender over TFDS imagenet2012, side by side.
 

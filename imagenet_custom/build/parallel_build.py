@@ -1,16 +1,16 @@
 """The plain build on worker processes: the tasks, and the parent's side.
 
 A task is one train class (for `train` or `validation`) or a chunk of val
-images (for `test` or `test_blacklisted`). A worker lists and reads the
-task's images, checks and re-encodes them, parses their boxes and serialises
-each example to `tf.train.Example` bytes (`example_proto`) and spills them to
-its own bucket files (`spill`), sending back batches of `(key, Spilled)`: where
-each went. The parent hands those to TFDS's writer as they come, and its
-shuffler reads the records from the files when it writes the shards.
+images (for `test`, `test_blacklisted` or any other split of val-like
+images). A worker lists and reads the task's images, checks and re-encodes
+them, parses their boxes and serialises each example to `tf.train.Example`
+bytes (`example_proto`) and spills them to its own bucket files (`spill`),
+sending back batches of `(key, Spilled)`: where each went. `split_engine`
+collects them and has the workers write the shards.
 
-Tasks finish in any order, and that does not change the output: TFDS's writer
-orders a split's examples by a hash of their keys before writing shards. The
-report's counters are sums, and its skipped-file list is sorted.
+Tasks finish in any order, and that does not change the output: a split's
+shards hold its examples ordered by a hash of their keys. The report's
+counters are sums, and its skipped-file list is sorted.
 
 This module runs in the workers too, so it must not import TensorFlow or TFDS.
 """
@@ -25,9 +25,9 @@ import uuid
 
 from imagenet_custom.build import example_proto
 from imagenet_custom.build import generate
-from imagenet_custom.build import progress as progress_lib
 from imagenet_custom.build import report as report_lib
 from imagenet_custom.build import spill as spill_lib
+from imagenet_custom.build import workers
 from imagenet_custom.build.workers import WorkerPool
 from imagenet_custom.ilsvrc import annotations as annotations_lib
 from imagenet_custom.ilsvrc import metadata
@@ -275,11 +275,20 @@ def count_images(pool: WorkerPool, plan: generate.Plan) -> dict[str, int]:
       'validation': 0,
       **{split: len(plan.val_split_names(split)) for split in report_lib.VAL_SPLITS},
   }
-  for kind, payload in pool.run(tasks):
-    if kind == 'done':
-      totals['train'] += payload.train
-      totals['validation'] += payload.validation
+  for message in pool.run(tasks):
+    if isinstance(message, workers.Finished):
+      totals['train'] += message.result.train
+      totals['validation'] += message.result.validation
   return totals
+
+
+def split_tasks(plan: generate.Plan, split: str) -> list[ClassTask | ValTask]:
+  """The tasks that generate and spill one split's examples.
+
+  A split named in `report.TRAIN_SPLITS` is made of train classes; any other
+  split of val-like images (`plan.val_split_names(split)`) in chunks.
+  """
+  return list(_tasks(plan, split))
 
 
 def _tasks(plan: generate.Plan, split: str) -> Iterator[ClassTask | ValTask]:
@@ -298,37 +307,3 @@ def _tasks(plan: generate.Plan, split: str) -> Iterator[ClassTask | ValTask]:
         {n: plan.val_labels[n] for n in numbers if n is not None},
         {n: plan.val_annotations[n] for n in numbers if n in plan.val_annotations},
     )
-
-
-def split_records(
-    pool: WorkerPool,
-    plan: generate.Plan,
-    split: str,
-    report: report_lib.BuildReport,
-    progress: progress_lib.Progress,
-) -> Iterator[tuple[str, spill_lib.Spilled]]:
-  """The examples of one split, built and spilled on the worker pool.
-
-  Args:
-    pool: the workers.
-    plan: the build plan.
-    split: the split's name.
-    report: where the tasks' counters go.
-    progress: advanced for every image written or skipped.
-
-  Yields:
-    `(key, where its tf.train.Example bytes were spilled)`, in no particular
-    order.
-  """
-  skipped_key = (
-      report_lib.TRAIN_SKIPPED
-      if split in report_lib.TRAIN_SPLITS
-      else report_lib.VAL_SKIPPED
-  )
-  for kind, payload in pool.run(_tasks(plan, split)):
-    if kind == 'batch':
-      yield from payload.records
-      progress.advance(len(payload.records))
-    else:
-      report.merge(payload.counts, payload.skipped)
-      progress.advance(payload.counts.get(skipped_key, 0))

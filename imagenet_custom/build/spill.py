@@ -1,34 +1,25 @@
 """Spill files: the build workers write each split's examples, bucketed by key.
 
-TFDS's plain writer orders a split's examples by a hash of their keys: its
-shuffler takes every serialised example, spills them to 1,000 bucket files by
-hashed key, then reads the buckets back in order, sorts each and writes the
-shards. With the per-image work on worker processes, that left the one
-process that writes copying every example twice: out of a worker's pipe, and
-into a bucket file (py-spy: 2.5 s and 2.6 s of the 7 s generation phase on
-20,000 images, 2 workers).
+A split's shards hold its examples ordered by a hash of their keys, as TFDS's
+writer orders them (md5 of the split's name and the key, `hash_key`). A
+worker hashes each key, appends the record to its own file for that key's
+bucket (`SpillWriter`: 1,000 buckets per split, each a consecutive range of
+hashes) and sends the parent only a `Spilled` (hashed key, size, file, end
+offset). The parent keeps a `SpillIndex` of what it took; when the split is
+complete, the workers that write its shards read the buckets back, sort each
+by hashed key (`bucket_records`) and write the examples in that order.
 
-Here the workers do it: a worker hashes each key exactly as TFDS does
-(`hash_key`), appends the record to its own file for that bucket
-(`SpillWriter`), and sends the parent only a `Spilled` (hashed key, size,
-file, end offset). The parent's shuffler keeps a `SpillIndex` of what it took
-and, at the split's end, reads the buckets in order and sorts each
-(`SpillIndex.sorted_records`). The shards get the same examples in the same
-order, because the order is the hashed keys' whichever process hashes them.
-
-Most images are stored unchanged, and their bytes are already on disk, in
-the input. For those a worker spills only the rest of the example and where
-the image lies (`InPlace`: an archive and offset, or the image file), and
-the image is read again from there when the shards are written. The build
-then writes each image once (in its shard) instead of three times (spill,
-read back, shard): on this 2-core machine's disk, writing was what bounded
-it. Images re-encoded or resized are spilled whole.
+An image stored unchanged is not copied: a worker spills the rest of the
+example and where the image lies (`InPlace`: an archive and offset, or the
+image file), and the image is read again from the input when its shard is
+written (`InPlaceReader`). Images re-encoded or resized are spilled whole.
 
 A worker owns its files (one per bucket and split, named by a token unique
 to the process), so nobody else writes them, and records arrive in the order
-they were written. The parent reads each file only up to the end of the last
-record it took: a worker stopped mid-task (a split that TFDS stops early, a
-crash) may have written records nobody took, and they are never read.
+they were written. Each file is read only up to the end of the last record
+the parent took: a worker stopped mid-task (a crash, a split capped by
+`max_examples_per_split`) may have written records nobody took, and they are
+never read.
 
 This module runs in the workers: it must not import TensorFlow or TFDS.
 """
@@ -45,9 +36,9 @@ import struct
 import threading
 from typing import NamedTuple, TypeAlias
 
-# Buckets per split, as TFDS's shuffler: a bucket's records are read whole
-# into memory when the shards are written (for a split whose images are
-# referenced in place, a few hundred bytes per example).
+# Buckets per split: a bucket's records are read whole into memory when its
+# shard is written (for images referenced in place, a few hundred bytes per
+# example).
 NUM_BUCKETS = 1000
 # A record's header: hashed key (two 64-bit halves), example size, body
 # size, image offset, prefix size, path size, kind; then the body.
@@ -292,7 +283,7 @@ def _read_records(path: str, end: int) -> list[tuple[int, Record]]:
   return records
 
 
-class _Inputs:
+class InPlaceReader:
   """Reads images in place from the input files, on a few threads."""
 
   def __init__(self) -> None:
@@ -367,8 +358,24 @@ def _resolved(
   return hkey, value if isinstance(value, bytes) else value.result()
 
 
+def bucket_records(files: Iterable[tuple[str, int]]) -> list[tuple[int, Record]]:
+  """A bucket's records, from its files up to their end offsets, by hashed key.
+
+  Args:
+    files: `(spill file, offset just past the last record taken)`.
+
+  Raises:
+    SpillError: a file holds fewer bytes than the records taken from it.
+  """
+  records: list[tuple[int, Record]] = []
+  for path, end in sorted(files):
+    records.extend(_read_records(path, end))
+  records.sort(key=operator.itemgetter(0))
+  return records
+
+
 class SpillIndex:
-  """The spilled examples a split's writer took, and how to read them back."""
+  """The spilled examples of one split the parent took, bucket by bucket."""
 
   def __init__(self) -> None:
     # Per bucket: each file's end offset (of the last record taken).
@@ -391,27 +398,10 @@ class SpillIndex:
     """Examples taken per bucket."""
     return list(self._lengths)
 
-  def sorted_records(self) -> Iterator[tuple[int, bytes]]:
-    """`(hashed key, example)` of every example taken, by hashed key.
+  def bucket_files(self, bucket: int) -> tuple[tuple[str, int], ...]:
+    """`(spill file, end offset)` of every file holding the bucket's records."""
+    return tuple(sorted(self._files[bucket].items()))
 
-    Reads one bucket at a time (all its files), deletes each bucket's files
-    once read, and reads the images kept in place from the input, a few at a
-    time ahead of the consumer.
-
-    Raises:
-      SpillError: a file holds fewer bytes than the records taken from it, or
-        an input file changed.
-    """
-    inputs = _Inputs()
-    try:
-      for files in self._files:
-        records: list[tuple[int, Record]] = []
-        for path, end in sorted(files.items()):
-          records.extend(_read_records(path, end))
-        records.sort(key=operator.itemgetter(0))
-        for path in files:
-          os.remove(path)
-        files.clear()
-        yield from inputs.examples(records)
-    finally:
-      inputs.close()
+  def paths(self) -> list[str]:
+    """Every spill file records were taken from."""
+    return sorted({path for files in self._files for path in files})

@@ -46,11 +46,11 @@ def run_tasks(tasks: Sequence[ExportTask], total_images: int, num_workers: int) 
   indexed = [_Indexed(index, task) for index, task in enumerate(tasks)]
   results: list[Any] = [None] * len(tasks)
   with workers.WorkerPool(min(num_workers, len(tasks)) if num_workers else 0, None) as pool:
-    for kind, payload in pool.run(indexed):
-      if kind == 'batch':
-        progress.advance(payload)
+    for message in pool.run(indexed):
+      if isinstance(message, workers.Emitted):
+        progress.advance(message.payload)
       else:
-        index, result = payload
+        index, result = message.result
         results[index] = result
   progress.finish()
   return results
