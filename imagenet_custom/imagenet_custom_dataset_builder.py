@@ -12,6 +12,7 @@ from absl import logging
 import tensorflow_datasets as tfds
 
 from imagenet_custom import layouts
+from imagenet_custom.build import eval_examples
 from imagenet_custom.build import generate
 from imagenet_custom.build import parallel_build
 from imagenet_custom.build import progress as progress_lib
@@ -20,11 +21,13 @@ from imagenet_custom.build import spill
 from imagenet_custom.build import workers
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import checksums
+from imagenet_custom.ilsvrc import eval_sets as eval_sets_lib
 from imagenet_custom.ilsvrc import images
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import real_labels as real_labels_lib
 from imagenet_custom.ilsvrc import selection as selection_lib
 from imagenet_custom.ilsvrc import splits
+from imagenet_custom.layouts import eval_sets as eval_layout
 from imagenet_custom.tfds_glue import tfds_patches
 from imagenet_custom.tools import labels
 
@@ -67,6 +70,10 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
       (e.g. `imagenet100_cmc`): only those classes are built.
     relabel: with `classes`, labels index the sorted subset, not the 1,000.
     real_labels: path of ReaL's `real.json`: adds a `real_label` feature.
+    eval_sets: the evaluation sets to build as extra splits (issue 17):
+      `auto` (every set in the manual dir except ObjectNet), `none`, or a
+      list of split names (`imagenet_a`, ..., `objectnet`: asking for
+      ObjectNet adds the `objectnet_labels` feature).
   """
 
   validation_fraction: float = _DEFAULTS.validation_fraction
@@ -83,6 +90,7 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   real_labels: str | None = None
   shorter_side: int = 0
   jpeg_quality: int = images.DEFAULT_JPEG_QUALITY
+  eval_sets: str | list[str] = eval_examples.AUTO  # Issue 17 hook.
 
 
 def _resize_options(config: ImagenetCustomConfig) -> images.ResizeOptions:
@@ -143,6 +151,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   _progress: progress_lib.Progress | None = None
   _hashes: checksums.BackgroundHash | None = None
   _spill_dir = ''
+  _eval_plan: eval_examples.EvalPlan | None = None  # Issue 17 hook.
 
   def _label_names(self) -> tuple[str, ...]:
     """The `ClassLabel` names: all 1,000 WNIDs, or the relabelled subset."""
@@ -162,6 +171,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     }
     if self.builder_config.real_labels:
       features[real_labels_lib.FEATURE] = tfds.features.Sequence(
+          tfds.features.ClassLabel(names=label_names)
+      )
+    if eval_examples.has_objectnet_feature(self.builder_config.eval_sets):  # Issue 17 hook.
+      features[eval_sets_lib.OBJECTNET_FEATURE] = tfds.features.Sequence(
           tfds.features.ClassLabel(names=label_names)
       )
     return self.dataset_info_from_configs(
@@ -194,6 +207,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     if self._hashes is not None:
       checksums.verify(self._hashes.digests())
     problems = self._report.imbalances()
+    if self._eval_plan is not None:  # Issue 17 hook.
+      problems += eval_examples.imbalances(self._report, list(self._eval_plan.chunks))
+      self.info.metadata['eval_sets'] = self._eval_plan.metadata
     if problems and download_config.max_examples_per_split is None:
       raise InputError(
           'The build report does not balance: ' + '; '.join(problems)
@@ -232,12 +248,16 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       )
     # What a reader computes once and every worker reuses (the index of a
     # compressed archive) is kept with TFDS's downloads.
-    reader = layouts.find_reader(
-        dl_manager.manual_dir, config.layout,
-        cache_dir=dl_manager.download_dir / 'imagenet_custom',
-    )
+    cache_dir = dl_manager.download_dir / 'imagenet_custom'
+    # Issue 17 hook: the evaluation sets, and a build from them alone.
+    eval_found, eval_notes = eval_layout.find_eval_sets(dl_manager.manual_dir, cache_dir)
+    if eval_found and config.layout == 'auto' and not layouts.detect_layouts(dl_manager.manual_dir):
+      reader: layouts.Reader = eval_layout.NoImageNet(dl_manager.manual_dir)
+    else:
+      reader = layouts.find_reader(dl_manager.manual_dir, config.layout, cache_dir=cache_dir)
     logging.info('Reading the %r layout: %s', reader.layout, reader.sources())
     self._report = report_lib.BuildReport(layout=reader.layout)
+    self._plan_eval_sets(eval_found, eval_notes)
     checksums.check_sizes(reader.archives())
     if config.verify_checksums:
       self._hashes = checksums.BackgroundHash(reader.archives())
@@ -262,8 +282,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           f'{config.classes}: none of its classes has train images in'
           f' {reader.root}. Check the class list against your download.'
       )
+    self._plan = dataclasses.replace(  # Issue 17 hook.
+        self._plan, eval_splits=self._eval_plan.chunks if self._eval_plan else {}
+    )
     self._note_missing_images(reader)
-    if not self._plan.train_built:
+    if not self._plan.train_built and not isinstance(reader, eval_layout.NoImageNet):
       note = (
           f'evaluation-only build: no train images in {reader.root}, so train'
           ' and validation were not built; test and test_blacklisted were.'
@@ -276,6 +299,27 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         split: self._generate_examples(self._plan, split)
         for split in self._nonempty_splits(self._plan)
     }
+
+  def _plan_eval_sets(
+      self, found: list[eval_layout.EvalSource], notes: list[str]
+  ) -> None:
+    """Issue 17 hook: lists and checks the evaluation sets to build."""
+    config = self.builder_config
+    assert self._report is not None
+    chosen = eval_examples.choose_sources(found, notes, config.eval_sets, self._report)
+    if not chosen:
+      return
+    if self._use_beam or (config.relabel and config.classes):
+      raise InputError(
+          'Evaluation sets are built by the plain build with the 1,000 labels:'
+          ' build them without Beam and without relabel, or set config'
+          ' eval_sets to "none".'
+      )
+    self._eval_plan = eval_examples.plan_eval_sets(
+        chosen, self._report,
+        eval_examples.has_objectnet_feature(config.eval_sets),
+        bool(config.real_labels),
+    )
 
   def _note_missing_images(self, reader: layouts.Reader) -> None:
     """Counts the images the layout's reference lists name but the input lacks."""
@@ -335,6 +379,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         nonempty.append(split)
       else:
         logging.warning('Split %r has no images and is not written.', split)
+    nonempty.extend(split for split, chunks in plan.eval_splits.items() if chunks)  # Issue 17 hook.
     return nonempty
 
   def _generate_examples(self, plan: generate.Plan, split: str) -> Any:

@@ -12,7 +12,8 @@ import sys
 
 
 def _package_without_init() -> None:
-  package_dir = os.path.dirname(os.path.abspath(__file__))
+  # This file is in `imagenet_custom/build/`: the package is its parent's folder.
+  package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   spec = importlib.util.spec_from_file_location(
       'imagenet_custom',
       os.path.join(package_dir, '__init__.py'),

@@ -47,7 +47,8 @@ def worker_plan(plan: generate.Plan) -> generate.Plan:
   val images) travel instead with the `ValTask` that needs them.
   """
   return dataclasses.replace(
-      plan, val_labels={}, val_annotations={}, val_names={}
+      plan, val_labels={}, val_annotations={}, val_names={},
+      eval_splits={},  # Issue 17 hook: chunks travel with their `EvalTask`.
   )
 
 
@@ -230,6 +231,23 @@ class ValTask:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class EvalTask:
+  """Issue 17 hook: one chunk of an evaluation set (`eval_examples.EvalChunk`)."""
+
+  chunk: Any
+  split: str
+
+  def __call__(self, state: WorkerState, emit: Callable[[Any], None]) -> TaskResult:
+    report = report_lib.BuildReport()
+    outcomes = self.chunk.outcomes(state.plan.options, report, state.executor())
+    _send_spilled(outcomes, state, self.split, emit)
+    return _result(report)
+
+  def describe(self) -> str:
+    return f'{self.chunk.describe()} ({self.split} split)'
+
+
 class ClassCount(NamedTuple):
   """How many images of a class go to each train split."""
 
@@ -274,6 +292,8 @@ def count_images(pool: WorkerPool, plan: generate.Plan) -> dict[str, int]:
       'train': 0,
       'validation': 0,
       **{split: len(plan.val_split_names(split)) for split in report_lib.VAL_SPLITS},
+      # Issue 17 hook: the evaluation-set splits.
+      **{split: sum(len(c.images) for c in chunks) for split, chunks in plan.eval_splits.items()},
   }
   for kind, payload in pool.run(tasks):
     if kind == 'done':
@@ -282,8 +302,12 @@ def count_images(pool: WorkerPool, plan: generate.Plan) -> dict[str, int]:
   return totals
 
 
-def _tasks(plan: generate.Plan, split: str) -> Iterator[ClassTask | ValTask]:
+def _tasks(plan: generate.Plan, split: str) -> Iterator[ClassTask | ValTask | EvalTask]:
   reader = plan.reader
+  if split in plan.eval_splits:  # Issue 17 hook.
+    for chunk in plan.eval_splits[split]:
+      yield EvalTask(chunk, split)
+    return
   if split in report_lib.TRAIN_SPLITS:
     for wnid in plan.train_wnids():
       yield ClassTask(wnid, split, reader.class_origin(wnid))
@@ -325,6 +349,9 @@ def split_records(
       if split in report_lib.TRAIN_SPLITS
       else report_lib.VAL_SKIPPED
   )
+  if split in plan.eval_splits:  # Issue 17 hook (eval_examples.counter).
+    skipped_key = f'eval/{split}/skipped'
+
   for kind, payload in pool.run(_tasks(plan, split)):
     if kind == 'batch':
       yield from payload.records

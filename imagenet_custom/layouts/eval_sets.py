@@ -17,7 +17,7 @@ chunks of images and read them here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 import dataclasses
 import functools
 from typing import Any, NamedTuple
@@ -34,7 +34,10 @@ from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import eval_sets as facts
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import objectnet
+from imagenet_custom.ilsvrc.val_labels import ValMetadata
 from imagenet_custom.layouts.base import ImageSource
+from imagenet_custom.layouts.base import Listing
+from imagenet_custom.layouts.base import Reader
 
 # Where the index of a `.tar.gz` set is kept (under the reader's cache dir).
 INDEX_FOLDER = 'eval_set_index'
@@ -284,3 +287,52 @@ def read_eval_images(
 
 def _same(data: bytes) -> bytes:
   return data
+
+
+class NoImageNet(Reader):
+  """The ImageNet side of a build from evaluation sets alone: no images.
+
+  Not in the layout registry: the builder uses it when the manual dir holds
+  evaluation sets and no ImageNet layout, so every ImageNet split is empty.
+  """
+
+  layout = 'eval_sets_only'
+  help_text = 'evaluation sets only (no ImageNet download)'
+
+  @classmethod
+  def detect(cls, root: epath.Path) -> bool:
+    del root
+    return False
+
+  def sources(self) -> dict[str, str]:
+    return {}
+
+  def train_classes(self) -> Listing:
+    return Listing((), ())
+
+  def class_origin(self, wnid: str) -> str:
+    raise ValueError(f'{self}: no train class {wnid}')
+
+  def list_train_class(self, wnid: str) -> Listing:
+    raise ValueError(f'{self}: no train class {wnid}')
+
+  def read_train_class(self, wnid: str, names: Collection[str]) -> Iterator[ImageSource]:
+    raise ValueError(f'{self}: no train class {wnid}')
+
+  def train_annotations(self, wnid: str) -> dict[str, Any]:
+    return {}
+
+  def annotation_counts(self) -> dict[str, int]:
+    return {}
+
+  def list_val(self) -> Listing:
+    return Listing((), ())
+
+  def read_val(self, names: Collection[str]) -> Iterator[ImageSource]:
+    return iter(())
+
+  def val_annotations(self) -> dict[int, Any]:
+    return {}
+
+  def val_metadata(self) -> ValMetadata:
+    return ValMetadata((), None, None)
