@@ -73,7 +73,7 @@ def test_every_package_module_belongs_to_a_known_layer():
   # of the tools (`python -m imagenet_custom.<tool>`).
   assert loose == {
       '__init__.py', 'errors.py', 'imagenet_custom_dataset_builder.py', 'pipeline.py',
-      'check.py', 'labels.py', 'show.py', 'summary.py',
+      'check.py', 'labels.py', 'show.py', 'summary.py', 'evaluate.py',
   }
 
 
