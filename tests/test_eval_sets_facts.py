@@ -12,10 +12,15 @@ from imagenet_custom.ilsvrc import eval_sets as facts
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import objectnet
 
+
 # timm/data/_info/imagenet_a_indices.txt and imagenet_r_indices.txt
 # (huggingface/pytorch-image-models, Apache-2.0), written out here to check
 # that the WNID lists taken from hendrycks' repositories give the same masks.
-TIMM_A = tuple(int(n) for n in """
+def _indices(text: str) -> tuple[int, ...]:
+  return tuple(int(n) for n in re.findall(r'\d+', text))
+
+
+TIMM_A = _indices("""
 6 11 13 15 17 22 23 27 30 37 39 42 47 50 57 70 71 76 79 89 90 94 96 97 99 105 107 108 110 113 124
 125 130 132 143 144 150 151 207 234 235 254 277 283 287 291 295 298 301 306 307 308 309 310 311
 313 314 315 317 319 323 324 326 327 330 334 335 336 347 361 363 372 378 386 397 400 401 402 404
@@ -24,8 +29,8 @@ TIMM_A = tuple(int(n) for n in """
 642 643 658 668 677 682 684 687 701 704 719 736 746 749 752 758 763 765 768 773 774 776 779 780
 786 792 797 802 803 804 813 815 820 823 831 833 835 839 845 847 850 859 862 870 879 880 888 890
 897 900 907 913 924 932 933 934 937 943 945 947 951 954 956 957 959 971 972 980 981 984 986 987
-988""".split())
-TIMM_R = tuple(int(n) for n in """
+988""")
+TIMM_R = _indices("""
 1 2 4 6 8 9 11 13 22 23 26 29 31 39 47 63 71 76 79 84 90 94 96 97 99 100 105 107 113 122 125 130
 132 144 145 147 148 150 151 155 160 161 162 163 171 172 178 187 195 199 203 207 208 219 231 232
 234 235 242 245 247 250 251 254 259 260 263 265 267 269 276 277 281 288 289 291 292 293 296 299
@@ -34,7 +39,7 @@ TIMM_R = tuple(int(n) for n in """
 470 471 472 476 483 487 515 546 555 558 570 579 583 587 593 594 596 609 613 617 621 629 637 657
 658 701 717 724 763 768 774 776 779 780 787 805 812 815 820 824 833 847 852 866 875 883 889 895
 907 928 931 932 933 934 936 937 943 945 947 948 949 951 953 954 957 963 965 967 980 981 983
-988""".split())
+988""")
 
 
 @pytest.mark.parametrize(('split', 'timm'), [('imagenet_a', TIMM_A), ('imagenet_r', TIMM_R)])
