@@ -121,7 +121,9 @@ def _write_zip(path: pathlib.Path, files: list[tuple[str, bytes]]) -> None:
 def objectnet_png(rng: random.Random) -> bytes:
   """A small PNG with ObjectNet's 1-pixel red border."""
   image = Image.new('RGB', (_SIDE + 2, _SIDE + 2), (255, 0, 0))
-  image.paste(Image.new('RGB', (_SIDE, _SIDE), _colour(rng)), (1, 1))
+  red, green, blue = _colour(rng)
+  # Never red inside, so a test can tell the border was cropped.
+  image.paste(Image.new('RGB', (_SIDE, _SIDE), (red, 96 + green // 2, blue)), (1, 1))
   buffer = io.BytesIO()
   image.save(buffer, format='PNG')
   return buffer.getvalue()
