@@ -234,8 +234,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     self.info.metadata['face_blurred'] = self._plan.reader.face_blurred
     if self.builder_config.real_labels:
       self.info.metadata['real_labels'] = self.builder_config.real_labels
-    logging.info('%s', self._report.format())
-    print(self._report.format(), flush=True)
+    text = self._report.format()
+    if self._eval_plan is not None:  # Issue 17 hook.
+      text += '\n' + eval_examples.format_report(self._report, list(self._eval_plan.chunks))
+    logging.info('%s', text)
+    print(text, flush=True)
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
     """Finds the input layout, checks its metadata, returns one generator a split."""

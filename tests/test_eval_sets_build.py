@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import pathlib
+import subprocess
+import sys
 from typing import Any
 import zipfile
 
@@ -185,3 +189,43 @@ def test_scoring_a_build_from_saved_predictions(downloads, tmp_path, capsys):
   assert capsys.readouterr().out.splitlines()[-1] == 'imagenet_o: AUPR 1.0000'
   scores = evaluate.evaluate_build(builder, dict(zip(file_names, logits, strict=True)), ['imagenet_o'])
   assert scores == {'imagenet_o': 1.0}
+
+
+def test_tfds_build_command_on_evaluation_sets_alone(downloads, tmp_path):
+  root = downloads[0]
+  manual = tmp_path / 'manual'
+  manual.mkdir()
+  for name in ('imagenet-a.tar', 'imagenetv2-top-images.tar.gz'):
+    (manual / name).symlink_to(root / name)
+  config = json.dumps({'name': 'eval', 'eval_sets': ['imagenet_a', 'imagenet_v2_top_images']})
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(builds.REPO), os.environ.get('PYTHONPATH', '')]))
+  result = subprocess.run(
+      [str(pathlib.Path(sys.executable).parent / 'tfds'), 'build', 'imagenet_custom',
+       f'--manual_dir={manual}', f'--data_dir={tmp_path / "out"}', f'--config={config}'],
+      cwd=builds.REPO, env=env, capture_output=True, text=True, timeout=600,
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
+  expected = downloads[1]
+  a = len(expected['imagenet_a'])
+  assert f'evaluation set imagenet_a: read {a:,} = written {a:,} + skipped 0;' in result.stdout
+  for split in ('imagenet_a', 'imagenet_v2_top_images'):
+    loaded = tfds.load('imagenet_custom/eval', split=split, data_dir=str(tmp_path / 'out'))
+    labels = {e['file_name'].decode(): int(e['label']) for e in tfds.as_numpy(loaded)}
+    assert labels == {name: found[0] for name, found in expected[split].items()}
+
+
+def test_a_bad_image_names_its_file_or_is_skipped_and_counted(downloads, tmp_path):
+  import tarfile  # pylint: disable=g-import-not-at-top
+
+  with tarfile.open(downloads[0] / 'imagenet-a.tar') as tar:
+    tar.extractall(tmp_path / 'sets', filter='data')
+  name, _ = next(iter(downloads[1]['imagenet_a'].items()))
+  (tmp_path / 'sets' / 'imagenet-a' / name).write_bytes(b'not an image')
+  manual = _manual_dir(tmp_path, builds.DUMMY / 'folders', tmp_path / 'sets' / 'imagenet-a')
+  with pytest.raises(InputError, match=f'imagenet-a/{name}: not a readable image'):
+    builds.build(manual, tmp_path / 'out')
+  builder = builds.build(manual, tmp_path / 'out2', skip_bad_files=True)
+  report = builder.info.metadata['build_report']
+  assert report['counts']['eval/imagenet_a/skipped'] == 1
+  assert builder.info.splits['imagenet_a'].num_examples == len(downloads[1]['imagenet_a']) - 1
+  assert any(name in skipped for skipped in report['skipped_files'])

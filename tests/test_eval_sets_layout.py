@@ -137,3 +137,28 @@ def test_objectnet_zip_is_noted_not_read(tmp_path: pathlib.Path):
   found, notes = layout.find_eval_sets(epath.Path(tmp_path))
   assert found == []
   assert len(notes) == 1 and 'password-protected' in notes[0]
+
+
+def _extracted_v2(downloads, into: pathlib.Path) -> pathlib.Path:
+  with tarfile.open(downloads[0] / 'imagenetv2-top-images.tar.gz') as tar:
+    tar.extractall(into, filter='data')
+  return into / 'imagenetv2-top-images-format-val'
+
+
+def test_v2s_first_release_with_wnid_folders_gives_the_same_labels(downloads, tmp_path: pathlib.Path):
+  top = _extracted_v2(downloads, tmp_path)
+  wnids = metadata.wnids()
+  for index in range(1000):
+    (top / str(index)).rename(top / wnids[index])
+  images = layout.list_eval_set(_sources(tmp_path)['imagenet_v2_top_images']).images
+  by_class = {image.file_name.split('/')[1]: image.labels for image in images}
+  expected = downloads[1]['imagenet_v2_top_images']
+  assert by_class == {name.split('/')[1]: labels for name, labels in expected.items()}
+
+
+def test_v2_folders_naming_one_class_twice_are_an_error(downloads, tmp_path: pathlib.Path):
+  top = _extracted_v2(downloads, tmp_path)
+  # `3` renamed to the WNID of class 4, beside the folder `4`.
+  (top / '3').rename(top / metadata.wnids()[4])
+  with pytest.raises(InputError, match='two class folders of imagenetv2-top-images-format-val/ name the same class'):
+    layout.list_eval_set(_sources(tmp_path)['imagenet_v2_top_images'])

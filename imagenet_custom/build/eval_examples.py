@@ -335,3 +335,18 @@ def choose_sources(
         + '. Put the download there as distributed, or leave it out of eval_sets.'
     )
   return [s for s in found if s.split in requested]
+
+
+def format_report(report: report_lib.BuildReport, splits: list[str]) -> str:
+  """The evaluation sets' lines of the build report (empty without any)."""
+  c = report.counts
+  lines = []
+  for split in splits:
+    unmapped = c[counter(split, 'unmapped_class_images')]
+    lines.append(
+        f'  evaluation set {split}: read {c[counter(split, "read")]:,} ='
+        f' written {report.written(split):,} + skipped {c[counter(split, "skipped")]:,}'
+        + (f' + of classes ImageNet lacks {unmapped:,}' if unmapped else '')
+        + f'; files beside the classes ignored {c[counter(split, "ignored_files")]:,}'
+    )
+  return ''.join(f'{line}\n' for line in lines)

@@ -246,6 +246,14 @@ def list_eval_set(source: EvalSource) -> Listed:
         unmapped += 1
       else:
         images.append(EvalImage(f'{folder.name}/{file.name}', labels))
+  labels_of_folders = [image.labels for image in images]
+  if eval_set.folder_names is facts.FolderNames.INDEX and len(set(labels_of_folders)) < len(
+      {image.file_name.split('/')[0] for image in images}
+  ):
+    raise InputError(
+        f'{source.path}: two class folders of {eval_set.folder}/ name the same'
+        ' class (an index and its WNID): keep one release of the set.'
+    )
   if classes != eval_set.num_classes:
     raise InputError(
         f'{source.path}: {classes} class folders in {eval_set.folder}/, but'
