@@ -38,6 +38,8 @@ from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import objectnet
 from imagenet_custom.testing import tars
 
+# The folder `fake_imagenet --eval-sets` writes them to, beside the layouts.
+FOLDER = 'eval_sets'
 # Expected content: split -> file name -> its sorted-1,000 labels.
 Expected = dict[str, dict[str, tuple[int, ...]]]
 _SIDE = 8
