@@ -254,10 +254,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     cache_dir = dl_manager.download_dir / 'imagenet_custom'
     # Issue 17 hook: the evaluation sets, and a build from them alone.
     eval_found, eval_notes = eval_layout.find_eval_sets(dl_manager.manual_dir, cache_dir)
-    if eval_found and config.layout == 'auto' and not layouts.detect_layouts(dl_manager.manual_dir):
-      reader: layouts.Reader = eval_layout.NoImageNet(dl_manager.manual_dir)
-    else:
-      reader = layouts.find_reader(dl_manager.manual_dir, config.layout, cache_dir=cache_dir)
+    reader = eval_examples.find_reader(dl_manager.manual_dir, config.layout, cache_dir, eval_found)
     logging.info('Reading the %r layout: %s', reader.layout, reader.sources())
     self._report = report_lib.BuildReport(layout=reader.layout)
     self._plan_eval_sets(eval_found, eval_notes)
@@ -285,9 +282,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           f'{config.classes}: none of its classes has train images in'
           f' {reader.root}. Check the class list against your download.'
       )
-    self._plan = dataclasses.replace(  # Issue 17 hook.
-        self._plan, eval_splits=self._eval_plan.chunks if self._eval_plan else {}
-    )
+    if self._eval_plan:  # Issue 17 hook.
+      self._plan = dataclasses.replace(self._plan, eval_splits=self._eval_plan.chunks)
     self._note_missing_images(reader)
     if not self._plan.train_built and not isinstance(reader, eval_layout.NoImageNet):
       note = (

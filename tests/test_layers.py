@@ -46,7 +46,7 @@ def _module_name(path: pathlib.Path) -> str:
 def _imports(path: pathlib.Path) -> list[str]:
   """Every module `path` imports (absolute names), at any depth of its code."""
   tree = ast.parse(path.read_text(), str(path))
-  names = []
+  names: list[str] = []
   for node in ast.walk(tree):
     if isinstance(node, ast.Import):
       names.extend(alias.name for alias in node.names)

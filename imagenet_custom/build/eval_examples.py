@@ -28,8 +28,10 @@ import functools
 import io
 from typing import Any
 
+from etils import epath
 from PIL import Image
 
+from imagenet_custom import layouts
 from imagenet_custom.build import generate
 from imagenet_custom.build import report as report_lib
 from imagenet_custom.errors import BadFileError
@@ -169,7 +171,7 @@ class EvalPlan:
 
 def set_metadata(source: layout.EvalSource, listed: layout.Listed) -> dict[str, Any]:
   """What `info.metadata['eval_sets'][split]` says of one set."""
-  eval_set = source.facts
+  eval_set = source.eval_set
   if eval_set.split == facts.OBJECTNET:
     mask = sorted({label for image in listed.images for label in image.labels})
     mask_source = f'{source.path}/mappings (the user\'s ObjectNet files)'
@@ -227,10 +229,10 @@ def plan_eval_sets(
       tally.add(counter(split, 'unmapped_class_images'), listed.unmapped)
     entries[split] = set_metadata(source, listed)
     read = entries[split]['images_read']
-    if read != source.facts.num_images:
+    if read != source.eval_set.num_images:
       tally.notes.append(
-          f'{source.path}: {read} images read; the {source.facts.title} release'
-          f' has {source.facts.num_images}.'
+          f'{source.path}: {read} images read; the {source.eval_set.title} release'
+          f' has {source.eval_set.num_images}.'
       )
     images = listed.images
     chunks[split] = tuple(
@@ -254,6 +256,33 @@ def imbalances(report: report_lib.BuildReport, splits: list[str]) -> list[str]:
           f' {report.counts[counter(split, "read")]} images were read'
       )
   return problems
+
+
+def find_reader(
+    manual_dir: epath.PathLike,
+    layout_name: str,
+    cache_dir: epath.Path,
+    found: list[layout.EvalSource],
+) -> layouts.Reader:
+  """The ImageNet reader, or `NoImageNet` for evaluation sets alone.
+
+  Args:
+    manual_dir: the manual dir.
+    layout_name: the config's `layout`.
+    cache_dir: where readers keep what they compute once.
+    found: the evaluation sets in the manual dir.
+
+  Returns:
+    The reader of the ImageNet layout found; `NoImageNet` when the dir holds
+    evaluation sets and no ImageNet layout (and the config names none).
+
+  Raises:
+    InputError: as `layouts.find_reader`.
+  """
+  root = epath.Path(manual_dir)
+  if found and layout_name == 'auto' and not layouts.detect_layouts(root):
+    return layout.NoImageNet(root)
+  return layouts.find_reader(root, layout_name, cache_dir=cache_dir)
 
 
 # The config's `eval_sets` default: every set found, except ObjectNet (which

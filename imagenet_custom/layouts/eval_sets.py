@@ -75,12 +75,13 @@ class EvalSource:
   index_dir: str | None = None
 
   @property
-  def facts(self) -> facts.EvalSet:
+  def eval_set(self) -> facts.EvalSet:
+    """The set's facts (`ilsvrc.eval_sets`)."""
     return facts.by_split()[self.split]
 
   def top(self) -> Any:
     """The set's top folder (`imagenet-a/`, ...), as a path to list and read."""
-    folder = self.facts.folder
+    folder = self.eval_set.folder
     if self.kind == 'folder':
       return epath.Path(self.path)
     if self.kind == 'tar':
@@ -93,7 +94,7 @@ class EvalSource:
       held = ', '.join(child.name for child in list(top.iterdir())[:5]) or 'nothing'
       raise InputError(
           f'{self.path}: expected the folder {folder}/ inside (as the'
-          f' {self.facts.title} download holds), found at its top: {held}.'
+          f' {self.eval_set.title} download holds), found at its top: {held}.'
       )
     return top / folder
 
@@ -154,7 +155,7 @@ def _sorted_children(folder: Any) -> list[Any]:
 
 def _folder_label(source: EvalSource, name: str, allowed: frozenset[str]) -> int:
   """The label of a class folder named by WNID or (V2) by index."""
-  eval_set = source.facts
+  eval_set = source.eval_set
   where = f'{source.path}:{eval_set.folder}/{name}'
   if eval_set.folder_names is facts.FolderNames.INDEX and not name.startswith('n'):
     if not (name.isdigit() and str(int(name)) == name and int(name) < 1000):
@@ -215,7 +216,7 @@ def list_eval_set(source: EvalSource) -> Listed:
       wrong number of classes, a folder inside a class folder, or an archive
       that is truncated or corrupt.
   """
-  eval_set = source.facts
+  eval_set = source.eval_set
   images_folder = source.images_folder()
   mapping: dict[str, tuple[int, ...]] = {}
   allowed: frozenset[str] = frozenset()
