@@ -12,6 +12,7 @@ import tensorflow_datasets as tfds
 
 from imagenet_custom import layouts
 from imagenet_custom.build import dali_index
+from imagenet_custom.build import eval_examples
 from imagenet_custom.build import generate
 from imagenet_custom.build import parallel_build
 from imagenet_custom.build import progress as progress_lib
@@ -25,6 +26,7 @@ from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import real_labels as real_labels_lib
 from imagenet_custom.ilsvrc import selection as selection_lib
 from imagenet_custom.ilsvrc import splits
+from imagenet_custom.layouts import eval_sets as eval_layout
 from imagenet_custom.tfds_glue import features
 from imagenet_custom.tfds_glue import shard_plan
 from imagenet_custom.tfds_glue import tfds_patches
@@ -49,6 +51,9 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
     runs, never the shards it writes; `verify_checksums` is for plain builds
     only (a Beam build refuses it); `dali_index` writes DALI's index
     (`<shard>.idx`) beside every TFRecord shard.
+  - `eval_sets` chooses the evaluation sets built as extra splits
+    (`eval_examples.choose_sources`): `auto`, `none` or a list of split names;
+    naming `objectnet` adds the `objectnet_labels` feature.
   - A config that changes the examples needs a name of its own: it is the
     folder the build is written to.
   """
@@ -67,7 +72,8 @@ class ImagenetCustomConfig(tfds.core.BuilderConfig):
   real_labels: str | None = None
   shorter_side: int = 0
   jpeg_quality: int = images.DEFAULT_JPEG_QUALITY
-  dali_index: bool = False  # Issue 18.
+  dali_index: bool = False
+  eval_sets: str | list[str] = eval_examples.AUTO
 
 
 @dataclasses.dataclass(eq=False)
@@ -82,6 +88,7 @@ class _BuildState:
       `verify_checksums`).
     pool: the worker processes (plain builds).
     progress: the progress line (plain builds).
+    eval_plan: the evaluation sets being built, or None.
   """
 
   plan: generate.Plan
@@ -90,6 +97,7 @@ class _BuildState:
   hashes: checksums.BackgroundHash | None = None
   pool: workers.WorkerPool | None = None
   progress: progress_lib.Progress | None = None
+  eval_plan: eval_examples.EvalPlan | None = None
 
 
 def _uses_beam(download_config: tfds.download.DownloadConfig) -> bool:
@@ -125,6 +133,12 @@ def build_metadata(
   if config.real_labels:
     metadata_dict['real_labels'] = config.real_labels
   return metadata_dict
+
+
+def _note(report: report_lib.BuildReport, note: str) -> None:
+  """Logs `note` and adds it to the build report's notes."""
+  logging.warning('%s', note)
+  report.notes.append(note)
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -188,7 +202,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     """Returns the dataset's features and metadata."""
     return self.dataset_info_from_configs(
         features=features.make_features(
-            self._label_names(), real_labels=bool(self.builder_config.real_labels)
+            self._label_names(),
+            real_labels=bool(self.builder_config.real_labels),
+            objectnet_labels=eval_examples.has_objectnet_feature(self.builder_config.eval_sets),
         ),
         supervised_keys=('image', 'label'),
         homepage='https://image-net.org/',
@@ -214,14 +230,20 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     if build.hashes is not None:
       checksums.verify(build.hashes.digests())
     problems = build.report.imbalances()
+    if build.eval_plan is not None:
+      problems += eval_examples.imbalances(build.report, list(build.eval_plan.chunks))
     if problems and download_config.max_examples_per_split is None:
       raise InputError(
           'The build report does not balance: ' + '; '.join(problems)
           + '. This is a bug in imagenet_custom; no dataset was written.'
       )
     self.info.metadata.update(build_metadata(self.builder_config, build.plan, build.report))
-    logging.info('%s', build.report.format())
-    print(build.report.format(), flush=True)
+    text = build.report.format()
+    if build.eval_plan is not None:
+      self.info.metadata['eval_sets'] = build.eval_plan.metadata
+      text += '\n' + eval_examples.format_report(build.report, list(build.eval_plan.chunks))
+    logging.info('%s', text)
+    print(text, flush=True)
 
   def _build_plain(self, dl_manager, download_config) -> None:
     """The plain build: the workers generate and write every split's shards."""
@@ -268,12 +290,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       )
     # What a reader computes once and every worker reuses (the index of a
     # compressed archive) is kept with TFDS's downloads.
-    reader = layouts.find_reader(
-        dl_manager.manual_dir, config.layout,
-        cache_dir=dl_manager.download_dir / 'imagenet_custom',
-    )
+    cache_dir = dl_manager.download_dir / 'imagenet_custom'
+    # The evaluation sets, and a build from them alone (`NoImageNet`).
+    eval_found, eval_notes = eval_layout.find_eval_sets(dl_manager.manual_dir, cache_dir)
+    reader = eval_examples.find_reader(dl_manager.manual_dir, config.layout, cache_dir, eval_found)
     logging.info('Reading the %r layout: %s', reader.layout, reader.sources())
     report = report_lib.BuildReport(layout=reader.layout)
+    eval_plan = self._plan_eval_sets(eval_found, eval_notes, report, beam)
     checksums.check_sizes(reader.archives())
     plan = generate.make_plan(
         reader,
@@ -287,18 +310,17 @@ class Builder(tfds.core.GeneratorBasedBuilder):
           f'{config.classes}: none of its classes has train images in'
           f' {reader.root}. Check the class list against your download.'
       )
+    if eval_plan is not None:
+      plan = dataclasses.replace(plan, eval_splits=eval_plan.chunks)
     self._build = _BuildState(
         plan, report, beam,
         hashes=checksums.BackgroundHash(reader.archives()) if config.verify_checksums else None,
+        eval_plan=eval_plan,
     )
     self._note_missing_images(reader, report)
-    if not plan.train_built:
-      note = (
-          f'evaluation-only build: no train images in {reader.root}, so train'
-          ' and validation were not built; test and test_blacklisted were.'
-      )
-      logging.warning('%s', note)
-      report.notes.append(note)
+    if not plan.train_built and not isinstance(reader, eval_layout.NoImageNet):
+      _note(report, f'evaluation-only build: no train images in {reader.root}, so train'
+            ' and validation were not built; test and test_blacklisted were.')
     if not beam:
       self._start_pool(self._build)
     return {
@@ -306,6 +328,30 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         else parallel_build.split_tasks(plan, split)
         for split in self._nonempty_splits(plan)
     }
+
+  def _plan_eval_sets(
+      self,
+      found: list[eval_layout.EvalSource],
+      notes: list[str],
+      report: report_lib.BuildReport,
+      beam: bool,
+  ) -> eval_examples.EvalPlan | None:
+    """Lists and checks the evaluation sets to build; None when there are none."""
+    config = self.builder_config
+    chosen = eval_examples.choose_sources(found, notes, config.eval_sets, report)
+    if not chosen:
+      return None
+    if beam or (config.relabel and config.classes):
+      raise InputError(
+          'Evaluation sets are built by the plain build with the 1,000 labels:'
+          ' build them without Beam and without relabel, or set config'
+          ' eval_sets to "none".'
+      )
+    return eval_examples.plan_eval_sets(
+        chosen, report,
+        eval_examples.has_objectnet_feature(config.eval_sets),
+        bool(config.real_labels),
+    )
 
   def _note_missing_images(
       self, reader: layouts.Reader, report: report_lib.BuildReport
@@ -366,6 +412,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         nonempty.append(split)
       else:
         logging.warning('Split %r has no images and is not written.', split)
+    nonempty.extend(split for split, chunks in plan.eval_splits.items() if chunks)
     return nonempty
 
   def _generate_examples(self, plan: generate.Plan, split: str) -> Any:

@@ -74,7 +74,7 @@ def test_every_package_module_belongs_to_a_known_layer():
   # (`python -m imagenet_custom.<tool>`).
   assert loose == {
       '__init__.py', 'errors.py', 'imagenet_custom_dataset_builder.py',
-      'check.py', 'export.py', 'labels.py', 'show.py', 'summary.py',
+      'check.py', 'evaluate.py', 'export.py', 'labels.py', 'show.py', 'summary.py',
   }
 
 

@@ -47,7 +47,8 @@ def worker_plan(plan: generate.Plan) -> generate.Plan:
   val images) travel instead with the `ValTask` that needs them.
   """
   return dataclasses.replace(
-      plan, val_labels={}, val_annotations={}, val_names={}
+      plan, val_labels={}, val_annotations={}, val_names={},
+      eval_splits={},  # Issue 17 hook: chunks travel with their `EvalTask`.
   )
 
 
@@ -230,6 +231,23 @@ class ValTask:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class EvalTask:
+  """Issue 17 hook: one chunk of an evaluation set (`eval_examples.EvalChunk`)."""
+
+  chunk: Any
+  split: str
+
+  def __call__(self, state: WorkerState, emit: Callable[[Any], None]) -> TaskResult:
+    report = report_lib.BuildReport()
+    outcomes = self.chunk.outcomes(state.plan.options, report, state.executor())
+    _send_spilled(outcomes, state, self.split, emit)
+    return _result(report)
+
+  def describe(self) -> str:
+    return f'{self.chunk.describe()} ({self.split} split)'
+
+
 class ClassCount(NamedTuple):
   """How many images of a class go to each train split."""
 
@@ -274,6 +292,8 @@ def count_images(pool: WorkerPool, plan: generate.Plan) -> dict[str, int]:
       'train': 0,
       'validation': 0,
       **{split: len(plan.val_split_names(split)) for split in report_lib.VAL_SPLITS},
+      # Issue 17 hook: the evaluation-set splits.
+      **{split: sum(len(c.images) for c in chunks) for split, chunks in plan.eval_splits.items()},
   }
   for message in pool.run(tasks):
     if isinstance(message, workers.Finished):
@@ -282,7 +302,7 @@ def count_images(pool: WorkerPool, plan: generate.Plan) -> dict[str, int]:
   return totals
 
 
-def split_tasks(plan: generate.Plan, split: str) -> list[ClassTask | ValTask]:
+def split_tasks(plan: generate.Plan, split: str) -> list[ClassTask | ValTask | EvalTask]:
   """The tasks that generate and spill one split's examples.
 
   A split named in `report.TRAIN_SPLITS` is made of train classes; any other
@@ -291,8 +311,12 @@ def split_tasks(plan: generate.Plan, split: str) -> list[ClassTask | ValTask]:
   return list(_tasks(plan, split))
 
 
-def _tasks(plan: generate.Plan, split: str) -> Iterator[ClassTask | ValTask]:
+def _tasks(plan: generate.Plan, split: str) -> Iterator[ClassTask | ValTask | EvalTask]:
   reader = plan.reader
+  if split in plan.eval_splits:  # Issue 17 hook.
+    for chunk in plan.eval_splits[split]:
+      yield EvalTask(chunk, split)
+    return
   if split in report_lib.TRAIN_SPLITS:
     for wnid in plan.train_wnids():
       yield ClassTask(wnid, split, reader.class_origin(wnid))

@@ -114,6 +114,9 @@ class Plan:
     train_built: False in an evaluation-only build (no train images).
     real_labels: the parsed `real.json` (labels of val number n at n - 1), or
       None when the build has no `real_label` feature.
+    eval_splits: the evaluation-set splits, each a tuple of chunks with
+      `outcomes(options, tally, pool)` and `describe()`
+      (`eval_examples.EvalChunk`); empty without evaluation sets.
   """
 
   reader: Reader
@@ -126,6 +129,7 @@ class Plan:
   selection: selection_lib.Selection = selection_lib.Selection()
   train_built: bool = True
   real_labels: tuple[tuple[int, ...], ...] | None = None
+  eval_splits: dict[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
 
   def extra_fields(self, file_name: str) -> Example:
     """The config-dependent features of one example (e.g. `real_label`).

@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 from absl import logging
 
+from imagenet_custom.build import eval_examples
 from imagenet_custom.build import parallel_build
 from imagenet_custom.build import progress as progress_lib
 from imagenet_custom.build import report as report_lib
@@ -193,11 +194,13 @@ def _task_done(
 ) -> None:
   split.generating -= 1
   report.merge(result.counts, result.skipped)
-  skipped_key = (
-      report_lib.TRAIN_SKIPPED
-      if split.name in report_lib.TRAIN_SPLITS
-      else report_lib.VAL_SKIPPED
-  )
+  skipped_key: str
+  if split.name in report_lib.TRAIN_SPLITS:
+    skipped_key = report_lib.TRAIN_SKIPPED
+  elif split.name in report_lib.VAL_SPLITS:
+    skipped_key = report_lib.VAL_SKIPPED
+  else:  # An evaluation set's split (issue 17).
+    skipped_key = eval_examples.counter(split.name, 'skipped')
   progress.advance(result.counts.get(skipped_key, 0))
 
 

@@ -41,6 +41,7 @@ import shutil
 import sys
 import time
 
+from imagenet_custom.testing import eval_sets as eval_fakes
 from imagenet_custom.testing import image_writer
 from imagenet_custom.testing import kaggle_files
 from imagenet_custom.testing import manifest as manifest_lib
@@ -105,6 +106,7 @@ def write_fake_imagenet(
     spec: spec_lib.FakeSpec,
     workers: int | None = None,
     overwrite: bool = False,
+    eval_sets: bool = False,
 ) -> manifest_lib.Manifest:
   """Writes a fake ImageNet download in the spec's layouts, plus its manifest.
 
@@ -118,6 +120,8 @@ def write_fake_imagenet(
     workers: rendering processes; by default 1 for small specs and one per
       CPU for large ones. The output does not depend on it.
     overwrite: replace existing layouts and manifest in `out_dir`.
+    eval_sets: also write fakes of the evaluation sets' downloads into
+      `out_dir/eval_sets/` (issue 17: `testing.eval_sets`).
 
   Returns:
     The manifest, also written to `out_dir/manifest.json`.
@@ -142,6 +146,8 @@ def write_fake_imagenet(
     tars.write_file(out / junk.layout / junk.path, junk.content)
   manifest = manifest_lib.build_manifest(plan, records)
   manifest_lib.save_manifest(manifest, out / MANIFEST_NAME)
+  if eval_sets:  # Issue 17 hook.
+    eval_fakes.write_eval_sets(out / eval_fakes.FOLDER, spec.seed)
   return manifest
 
 
@@ -180,6 +186,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
       help='comma-separated subset of ' + ','.join(ALL_LAYOUTS),
   )
   parser.add_argument('--workers', type=int, help='rendering processes')
+  parser.add_argument(
+      '--eval-sets', action='store_true',
+      help='also write fakes of the evaluation sets into --out/eval_sets',
+  )
   parser.add_argument(
       '--overwrite', action='store_true',
       help='replace existing layouts and manifest in --out',
@@ -253,7 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   spec = _spec_from_args(args)
   started = time.monotonic()
   manifest = write_fake_imagenet(
-      args.out, spec, workers=args.workers, overwrite=args.overwrite
+      args.out, spec, workers=args.workers, overwrite=args.overwrite,
+      eval_sets=args.eval_sets,
   )
   print(_summary(manifest, args.out, time.monotonic() - started))
   return 0

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 
 import tensorflow_datasets as tfds
 
+from imagenet_custom.ilsvrc import eval_sets as eval_sets_lib
 from imagenet_custom.ilsvrc import real_labels as real_labels_lib
 
 
 def make_features(
-    label_names: Sequence[str], *, real_labels: bool
+    label_names: Sequence[str], *, real_labels: bool, objectnet_labels: bool = False
 ) -> tfds.features.FeaturesDict:
   """The features of an example. Pure.
 
@@ -24,10 +25,13 @@ def make_features(
       or a relabelled subset.
     real_labels: whether examples carry ReaL's `real_label` (config
       `real_labels`).
+    objectnet_labels: whether examples carry ObjectNet's multi-label
+      `objectnet_labels` (config `eval_sets` naming `objectnet`).
 
   Returns:
     `image` (JPEG), `label`, `file_name`, `bboxes` (normalised ymin, xmin,
-    ymax, xmax), and `real_label` (labels of the same names) when asked.
+    ymax, xmax), and `real_label` / `objectnet_labels` (labels of the same
+    names) when asked.
   """
   features: dict[str, tfds.features.FeatureConnector] = {
       'image': tfds.features.Image(encoding_format='jpeg'),
@@ -37,6 +41,10 @@ def make_features(
   }
   if real_labels:
     features[real_labels_lib.FEATURE] = tfds.features.Sequence(
+        tfds.features.ClassLabel(names=label_names)
+    )
+  if objectnet_labels:
+    features[eval_sets_lib.OBJECTNET_FEATURE] = tfds.features.Sequence(
         tfds.features.ClassLabel(names=label_names)
     )
   return tfds.features.FeaturesDict(features)
