@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pathlib
 import shutil
-import tarfile
 from typing import Any
 
 from etils import epath
@@ -71,8 +70,7 @@ def test_an_extracted_set_lists_and_reads_as_its_archive(
     downloads: tuple[pathlib.Path, Any], tmp_path: pathlib.Path
 ):
   root, _ = downloads
-  with tarfile.open(root / 'imagenet-a.tar') as tar:
-    tar.extractall(tmp_path, filter='data')
+  fakes.extract(root / 'imagenet-a.tar', tmp_path)
   archive, folder = _sources(root)['imagenet_a'], _sources(tmp_path)['imagenet_a']
   assert folder.kind == 'folder'
   listed = layout.list_eval_set(archive)
@@ -89,8 +87,7 @@ def test_an_extracted_set_lists_and_reads_as_its_archive(
 
 
 def _extracted_a(downloads: tuple[pathlib.Path, Any], into: pathlib.Path) -> pathlib.Path:
-  with tarfile.open(downloads[0] / 'imagenet-a.tar') as tar:
-    tar.extractall(into, filter='data')
+  fakes.extract(downloads[0] / 'imagenet-a.tar', into)
   return into / 'imagenet-a'
 
 
@@ -110,8 +107,7 @@ def test_a_missing_class_is_an_error(downloads, tmp_path: pathlib.Path):
 
 
 def test_a_v2_folder_that_is_no_index_is_an_error(downloads, tmp_path: pathlib.Path):
-  with tarfile.open(downloads[0] / 'imagenetv2-top-images.tar.gz') as tar:
-    tar.extractall(tmp_path, filter='data')
+  fakes.extract(downloads[0] / 'imagenetv2-top-images.tar.gz', tmp_path)
   top = tmp_path / 'imagenetv2-top-images-format-val'
   (top / '7').rename(top / '007')
   with pytest.raises(InputError, match="format-val/007: .* not '007'"):
@@ -140,8 +136,7 @@ def test_objectnet_zip_is_noted_not_read(tmp_path: pathlib.Path):
 
 
 def _extracted_v2(downloads, into: pathlib.Path) -> pathlib.Path:
-  with tarfile.open(downloads[0] / 'imagenetv2-top-images.tar.gz') as tar:
-    tar.extractall(into, filter='data')
+  fakes.extract(downloads[0] / 'imagenetv2-top-images.tar.gz', into)
   return into / 'imagenetv2-top-images-format-val'
 
 

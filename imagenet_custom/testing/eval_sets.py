@@ -29,6 +29,7 @@ import io
 import json
 import pathlib
 import random
+import tarfile
 import zipfile
 
 from PIL import Image
@@ -50,6 +51,27 @@ _OBJECTNET_FOLDERS = 313
 _OBJECTNET_MAPPED = 113
 _OBJECTNET_DOUBLE = 12
 _README = b'The images of this set, one folder per class. (Fake, for tests.)\n'
+
+
+def extract(archive: pathlib.Path, into: pathlib.Path) -> None:
+  """Extracts one of the fake archives written here, as a user would with `tar -xf`.
+
+  Written out by hand rather than with `TarFile.extractall(filter='data')`: the `filter`
+  argument only exists from Python 3.11.4 and 3.10.12, and this project supports 3.10 on.
+  The archives are the tests' own, so only regular files and folders occur.
+  """
+  with tarfile.open(archive) as tar:
+    for member in tar:
+      target = into / member.name
+      if member.isdir():
+        target.mkdir(parents=True, exist_ok=True)
+      elif member.isfile():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = tar.extractfile(member)
+        assert source is not None, member.name
+        target.write_bytes(source.read())
+      else:
+        raise ValueError(f'{archive}:{member.name}: only files and folders are expected here')
 
 
 def _jpeg(colour: tuple[int, int, int], mode: str = 'RGB') -> bytes:
