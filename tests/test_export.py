@@ -301,6 +301,26 @@ def test_webdataset_reads_every_sample_back(training_tfrecord_dir: pathlib.Path,
     assert keys == {s['__key__'] for s in samples}
 
 
+@pytest.mark.parametrize('target', [40_000, 100_000])
+def test_webdataset_shards_of_a_size_in_mb(
+    training_tfrecord_dir: pathlib.Path, tmp_path: pathlib.Path, target: int
+):
+  out = tmp_path / 'out'
+  _export('webdataset', f'--data_dir={training_tfrecord_dir}', f'--out={out}', f'--shard_size_mb={target / 1e6}')
+  report = json.loads((out / 'export_report.json').read_text())
+  for split, size in SPLIT_SIZES.items():
+    per_shard = report['splits'][split]['samples_per_shard']
+    tars = sorted(out.glob(f'{split}-*.tar'))
+    assert len(tars) == -(-size // per_shard)
+    full = [t.stat().st_size for t in tars[:-1]]
+    # Each tar but the last holds `per_shard` samples and is about the size asked for.
+    assert not full or 0.75 * target < sum(full) / len(full) < 1.25 * target, (split, per_shard, full)
+  assert report['splits']['train']['shards'] >= 2  # train (32 samples, ~160 KB) is cut by the size.
+  with pytest.raises(SystemExit, match='not both'):
+    _export('webdataset', f'--data_dir={training_tfrecord_dir}', f'--out={tmp_path / "x"}',
+            '--shard_size_mb=1', '--samples_per_shard=5')
+
+
 def test_dali_indexes_of_the_build_and_of_an_inception_export(
     training_tfrecord_dir: pathlib.Path, inception_out: pathlib.Path, tmp_path: pathlib.Path
 ):

@@ -84,9 +84,15 @@ def _inception(args: argparse.Namespace, built: dataset_lib.BuiltDataset | None)
 
 def _webdataset(args: argparse.Namespace, built: dataset_lib.BuiltDataset | None) -> Callable[[str], dict[str, Any]]:
   assert built is not None
-  if args.samples_per_shard < 1:
-    raise InputError(f'--samples_per_shard must be at least 1, not {args.samples_per_shard}.')
-  return lambda folder: webdataset.export(built, folder, args.num_workers, args.samples_per_shard)
+  if args.samples_per_shard is not None and args.shard_size_mb is not None:
+    raise InputError('Give --samples_per_shard or --shard_size_mb, not both.')
+  samples = webdataset.DEFAULT_SAMPLES_PER_SHARD if args.samples_per_shard is None else args.samples_per_shard
+  if samples < 1:
+    raise InputError(f'--samples_per_shard must be at least 1, not {samples}.')
+  if args.shard_size_mb is not None and args.shard_size_mb <= 0:
+    raise InputError(f'--shard_size_mb must be more than 0, not {args.shard_size_mb}.')
+  shard_bytes = None if args.shard_size_mb is None else round(args.shard_size_mb * 1e6)
+  return lambda folder: webdataset.export(built, folder, args.num_workers, samples, shard_bytes)
 
 
 def _dali(args: argparse.Namespace, built: dataset_lib.BuiltDataset | None) -> Callable[[str], dict[str, Any]]:
@@ -128,8 +134,13 @@ def _parser() -> argparse.ArgumentParser:
       help='comma-separated splits written as validation (default: test, the original val set)')
   inception_flags.add_argument('--dali_index', action='store_true', help='also write <shard>.idx for DALI')
   subparsers['webdataset'].add_argument(
-      '--samples_per_shard', type=int, default=webdataset.DEFAULT_SAMPLES_PER_SHARD,
-      help='samples in each tar (the last of a split holds the rest)')
+      '--samples_per_shard', type=int,
+      help=f'samples in each tar (the last of a split holds the rest; default'
+      f' {webdataset.DEFAULT_SAMPLES_PER_SHARD})')
+  subparsers['webdataset'].add_argument(
+      '--shard_size_mb', type=float,
+      help='or: tars of about this many MB (10^6 bytes), the samples per tar worked out'
+      " for each split from the build's mean example size")
   subparsers['dali'].add_argument(
       '--tfrecord_dir', help='index the TFRecord files of this folder instead of a build')
   return parser

@@ -1,4 +1,4 @@
-"""`webdataset`: tar shards of a chosen number of samples, with a wids index.
+"""`webdataset`: tar shards of a chosen number of samples or size, with a wids index.
 
   OUT/<split>-000000.tar ...   per sample `<key>.jpg` (the image as stored),
                                `<key>.cls` (the label, decimal text) and
@@ -11,7 +11,9 @@
 The key is the file name without its extension (`n01440764_10026`,
 `ILSVRC2012_val_00000001`): the same in every run and layout. Samples keep the
 build's shard order; shard i of a split holds samples [i*m, (i+1)*m) for m
-samples a shard. Tar members have fixed owner, mode and time, so a re-run
+samples a shard. A size in bytes instead is turned into m per split from the
+build's own figures (`samples_for_size`), so shards are about that size and a
+re-run cuts them in the same places. Tar members have fixed owner, mode and time, so a re-run
 writes the same bytes.
 """
 
@@ -32,6 +34,12 @@ from imagenet_custom.tools.export import run
 
 # ~110 MB of ImageNet's JPEGs (110 KB on average) a shard.
 DEFAULT_SAMPLES_PER_SHARD = 1000
+# What a tar adds to the stored example: a sample's three member headers (512
+# bytes each), its `.cls` and `.json` (under 512 bytes, so a block each), and
+# on average half a block of padding after its `.jpg`. A tar ends with two zero
+# blocks and is padded to 10,240 bytes: on average 6 KB a tar.
+TAR_BYTES_PER_SAMPLE = 5 * 512 + 256
+TAR_BYTES_PER_SHARD = 1024 + 5120
 _INDEX_KIND = 'wids-shard-index-v1'
 
 
@@ -99,20 +107,52 @@ class TarTask:
     return f'{self.segments[0].path if self.segments else "no records"} (writing {self.path})'
 
 
+def samples_for_size(built: dataset_lib.BuiltDataset, split: str, shard_bytes: int) -> int:
+  """Samples a tar of about `shard_bytes` holds, from the split's mean stored record.
+
+  The build's shard files hold each example's image, label, file name and boxes
+  (the tar's `.jpg`, `.cls` and `.json`) with a few bytes of framing; the tar
+  adds `TAR_BYTES_PER_SAMPLE` and `TAR_BYTES_PER_SHARD`. At least one sample a
+  shard.
+  """
+  total = built.num_examples(split)
+  if total == 0:
+    return 1
+  stored = sum(os.path.getsize(shard.path) for shard in built.splits[split])
+  room = shard_bytes - TAR_BYTES_PER_SHARD
+  return max(1, round(room / (stored / total + TAR_BYTES_PER_SAMPLE)))
+
+
 def export(
-    built: dataset_lib.BuiltDataset, folder: str, num_workers: int, samples_per_shard: int
+    built: dataset_lib.BuiltDataset,
+    folder: str,
+    num_workers: int,
+    samples_per_shard: int,
+    shard_bytes: int | None = None,
 ) -> dict[str, Any]:
   """Writes every split's tar shards and wids index into `folder` (which exists).
 
+  Args:
+    built: the build read.
+    folder: where the tars and indexes go.
+    num_workers: worker processes (0: one per core).
+    samples_per_shard: samples in each tar, unless `shard_bytes` is given.
+    shard_bytes: the size each tar should have, about; decides the samples per
+      shard of each split (`samples_for_size`).
+
   Returns:
-    Samples and shards per split, for the report.
+    Samples, shards and samples per shard of each split, for the report.
   """
   tasks: list[tuple[str, TarTask]] = []
+  per_shard: dict[str, int] = {}
   for split in built.splits:
     total = built.num_examples(split)
-    for index, start in enumerate(range(0, total, samples_per_shard)):
+    per_shard[split] = step = (
+        samples_for_size(built, split, shard_bytes) if shard_bytes else samples_per_shard
+    )
+    for index, start in enumerate(range(0, total, step)):
       path = os.path.join(folder, f'{split}-{index:06d}.tar')
-      segments = built.segments(split, start, min(start + samples_per_shard, total))
+      segments = built.segments(split, start, min(start + step, total))
       tasks.append((split, TarTask(path, segments, built.file_format, built.label_names)))
   total_samples = sum(built.num_examples(split) for split in built.splits)
   results = run.run_tasks([task for _, task in tasks], total_samples, num_workers)
@@ -131,5 +171,9 @@ def export(
     with open(os.path.join(folder, f'{split}.json'), 'w') as stream:
       json.dump(index_json, stream, indent=1, sort_keys=True)
       stream.write('\n')
-    splits[split] = {'samples': built.num_examples(split), 'shards': len(shardlist)}
-  return {'splits': splits, 'samples_per_shard': samples_per_shard}
+    splits[split] = {
+        'samples': built.num_examples(split),
+        'shards': len(shardlist),
+        'samples_per_shard': per_shard[split],
+    }
+  return {'splits': splits, 'shard_bytes': shard_bytes}
