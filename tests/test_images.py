@@ -243,3 +243,38 @@ def test_resize_options_metadata_names_the_kernel():
       'shorter_side': 256, 'kernel': 'PIL reduce + Lanczos (luma), box (chroma)',
       'jpeg_quality': 85,
   }
+
+
+@pytest.mark.parametrize('mode, kwargs', [
+    ('RGB', {}),
+    ('L', {}),
+    ('CMYK', {}),
+    ('RGB', {'progressive': True}),
+    ('RGB', {'subsampling': 0, 'quality': 100}),
+    ('RGB', {'exif': b'Exif\x00\x00' + bytes(200), 'icc_profile': bytes(3000)}),
+])
+@pytest.mark.parametrize('size', [(48, 32), (1, 1), (3000, 17)])
+def test_jpeg_size_reads_the_frame_header_as_pil_does(mode, kwargs, size):
+  data = _encode(mode, size=size, **kwargs)
+  with Image.open(io.BytesIO(data)) as image:
+    assert images.jpeg_size(data) == image.size == size
+
+
+def test_jpeg_size_skips_fill_bytes_and_restart_intervals():
+  data = _encode('RGB')
+  # A DRI segment and fill bytes (0xFF padding before a marker) before the frame.
+  data = data[:2] + b'\xff\xdd\x00\x04\x00\x10' + b'\xff\xff' + data[2:]
+  with Image.open(io.BytesIO(data)) as image:
+    assert images.jpeg_size(data) == image.size == (48, 32)
+
+
+@pytest.mark.parametrize('data', [
+    b'',
+    b'\x89PNG\r\n\x1a\n' + bytes(40),
+    _encode('RGB')[:20],  # Cut before the frame header.
+    b'\xff\xd8\xff\xda\x00\x02',  # Scan data before any frame.
+    b'\xff\xd8\xff\xc0\x00\x0b\x08\x00\x00\x00\x10\x03',  # Height 0: set later by DNL.
+    b'\xff\xd8\x00\x00\x00\x00',  # Not a marker where one must be.
+])
+def test_jpeg_size_is_none_when_the_header_does_not_give_it(data):
+  assert images.jpeg_size(data) is None

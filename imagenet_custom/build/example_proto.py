@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 import dataclasses
 import enum
+import functools
 from typing import Any
 
 import numpy as np
@@ -102,48 +103,68 @@ def _field(tag: int, payload: bytes) -> bytes:
   return bytes([tag]) + _varint(len(payload)) + payload
 
 
-def _field_parts(tag: int, parts: list[bytes]) -> list[bytes]:
-  """`_field` over a payload given in parts, which are not copied."""
-  return [bytes([tag]) + _varint(sum(map(len, parts))), *parts]
-
-
 # Key bytes of length-delimited fields (field number << 3 | wire type 2).
 _FIELD_1 = 0x0A
 _FIELD_2 = 0x12
 _FIELD_3 = 0x1A
+_KEY_1 = b'\x0a'
 
 
 def _as_bytes(value: Any) -> bytes:
+  if isinstance(value, bytes):
+    return value
   if isinstance(value, str):
     return value.encode('utf-8')
-  if isinstance(value, (bytes, bytearray, memoryview)):
+  if isinstance(value, (bytearray, memoryview)):
     return bytes(value)
   raise TypeError(f'expected bytes or str, got {type(value).__name__}')
 
 
-def _feature(spec: FieldSpec, value: Any) -> list[bytes]:
-  """The serialised `Feature` message of one value, in parts.
-
-  A bytes value is one part of its own (not copied).
-  """
-  if spec.kind is Kind.BYTES:
-    return _field_parts(_FIELD_1, _field_parts(_FIELD_1, [_as_bytes(value)]))
+def _small_feature(spec: FieldSpec, value: Any) -> bytes:
+  """The serialised `Feature` message of a float or int64 value."""
   if spec.kind is Kind.FLOAT_LIST:
     floats = np.asarray(value, dtype=np.float32).reshape(-1)
     payload = floats.astype('<f4').tobytes()
-    return [_field(_FIELD_2, _field(_FIELD_1, payload) if payload else b'')]
+    return _field(_FIELD_2, _field(_FIELD_1, payload) if payload else b'')
   if spec.kind is Kind.INT64:
     integers: Sequence[Any] = [value]
   else:
     integers = list(value)
   packed = b''.join(_varint(spec.label_index(v)) for v in integers)
-  return [_field(_FIELD_3, _field(_FIELD_1, packed) if packed else b'')]
+  return _field(_FIELD_3, _field(_FIELD_1, packed) if packed else b'')
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+  """What every example of a spec list shares: the entry order and key bytes.
+
+  Attributes:
+    entries: `(spec, key part)` in serialisation order (map entries sorted by
+      key, as deterministic serialisation writes them); the key part is the
+      entry's key field and the tag of its value field.
+    names: the feature names.
+  """
+
+  entries: tuple[tuple[FieldSpec, bytes], ...]
+  names: frozenset[str]
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(specs: tuple[FieldSpec, ...]) -> _Layout:
+  ordered = sorted(specs, key=lambda s: s.name.encode('utf-8'))
+  return _Layout(
+      tuple((spec, _field(_FIELD_1, spec.name.encode('utf-8')) + bytes([_FIELD_2])) for spec in ordered),
+      frozenset(spec.name for spec in specs),
+  )
 
 
 def serialize_parts(
     specs: Sequence[FieldSpec], example: Mapping[str, Any]
 ) -> list[bytes]:
   """Serialises one example, as TFDS does with deterministic serialisation.
+
+  Every length is computed from the parts' sizes, so each bytes value is
+  written once, without nesting copies.
 
   Args:
     specs: the example's features.
@@ -156,17 +177,35 @@ def serialize_parts(
   Raises:
     ValueError: a feature is missing or extra, or a label is unknown.
   """
-  names = {spec.name for spec in specs}
-  if set(example) != names:
+  layout = _layout(tuple(specs))
+  if example.keys() != layout.names:
     raise ValueError(
-        f'example has features {sorted(example)}, expected {sorted(names)}'
+        f'example has features {sorted(example)}, expected {sorted(layout.names)}'
     )
-  entries: list[bytes] = []
-  for spec in sorted(specs, key=lambda s: s.name.encode('utf-8')):
-    entry = [_field(_FIELD_1, spec.name.encode('utf-8'))]
-    entry += _field_parts(_FIELD_2, _feature(spec, example[spec.name]))
-    entries += _field_parts(_FIELD_1, entry)
-  return _field_parts(_FIELD_1, entries)
+  parts: list[bytes] = [b'']  # The Example's own header, set below.
+  total = 0
+  for spec, key_part in layout.entries:
+    value = example[spec.name]
+    if spec.kind is Kind.BYTES:
+      data = _as_bytes(value)
+      # Feature { bytes_list (1) { value (1): data } }
+      inner = 1 + len(_varint(len(data))) + len(data)
+      feature = 1 + len(_varint(inner)) + inner
+      entry = len(key_part) + len(_varint(feature)) + feature
+      header = b''.join((
+          _KEY_1, _varint(entry), key_part, _varint(feature),
+          _KEY_1, _varint(inner), _KEY_1, _varint(len(data)),
+      ))
+      parts += (header, data)
+      total += len(header) + len(data)
+    else:
+      small = _small_feature(spec, value)
+      entry = len(key_part) + len(_varint(len(small))) + len(small)
+      part = b''.join((_KEY_1, _varint(entry), key_part, _varint(len(small)), small))
+      parts.append(part)
+      total += len(part)
+  parts[0] = _KEY_1 + _varint(total)
+  return parts
 
 
 def serialize(specs: Sequence[FieldSpec], example: Mapping[str, Any]) -> bytes:

@@ -75,6 +75,49 @@ class PreparedImage(NamedTuple):
   height: int
 
 
+# Start-of-frame markers (ITU T.81 table B.1): 0xC0-0xCF except DHT (0xC4),
+# JPG (0xC8) and DAC (0xCC). Their segment holds precision, height, width.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Markers without a length: TEM, RST0-7 (SOI and EOI are not met before SOF).
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+  """`(width, height)` from a JPEG's frame header, without decoding; None if not found.
+
+  Walks the marker segments from the start of the file to the first
+  start-of-frame, as decoders do: a few segments, microseconds, where opening
+  the image with PIL parses its tables too. The size is what decoding gives
+  (EXIF orientation is not applied, as TensorFlow's and PIL's decoders do not).
+  Returns None for anything else (not a JPEG, truncated, a zero height
+  defined later by a DNL marker), for the caller to fall back to decoding.
+  """
+  if data[:2] != b'\xff\xd8':
+    return None
+  pos, end = 2, len(data)
+  while pos + 4 <= end:
+    if data[pos] != 0xFF:
+      return None
+    marker = data[pos + 1]
+    if marker == 0xFF:  # Fill byte before a marker.
+      pos += 1
+      continue
+    if marker in _STANDALONE:
+      pos += 2
+      continue
+    length = (data[pos + 2] << 8) | data[pos + 3]
+    if marker in _SOF_MARKERS:
+      if length < 7 or pos + 9 > end:
+        return None
+      height = (data[pos + 5] << 8) | data[pos + 6]
+      width = (data[pos + 7] << 8) | data[pos + 8]
+      return (width, height) if width and height else None
+    if marker in (0xD9, 0xDA) or length < 2:  # EOI or scan data before any frame.
+      return None
+    pos += 2 + length
+  return None
+
+
 def _open(data: bytes, origin: str) -> Image.Image:
   try:
     with warnings.catch_warnings():

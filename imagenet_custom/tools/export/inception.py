@@ -42,6 +42,7 @@ import PIL.Image
 from imagenet_custom.build import dali_index
 from imagenet_custom.build import example_proto
 from imagenet_custom.ilsvrc import class_table
+from imagenet_custom.ilsvrc import images
 from imagenet_custom.tools.export import dataset as dataset_lib
 from imagenet_custom.tools.export import records
 from imagenet_custom.tools.export import run
@@ -73,8 +74,11 @@ SPECS = tuple(
 
 def inception_example(example: records.StoredExample, synset: str, text: str) -> bytes:
   """The inception `tf.train.Example` bytes of one built example."""
-  with PIL.Image.open(io.BytesIO(example.image)) as image:
-    width, height = image.size
+  size = images.jpeg_size(example.image)
+  if size is None:  # Not found in the header: decode as the script would.
+    with PIL.Image.open(io.BytesIO(example.image)) as image:
+      size = image.size
+  width, height = size
   boxes = example.bboxes
   label = example.label + 1
   return example_proto.serialize(SPECS, {

@@ -119,17 +119,25 @@ def _varint(data: memoryview, pos: int) -> tuple[int, int]:
 
 def _fields(data: memoryview) -> Iterator[tuple[int, int | memoryview]]:
   """(field number, value) of a message: varints as int, the rest as views (not copied)."""
-  pos = 0
-  while pos < len(data):
-    key, pos = _varint(data, pos)
+  pos, end = 0, len(data)
+  while pos < end:
+    key = data[pos]
+    if key < 0x80:  # One-byte keys (field numbers below 16): every key here.
+      pos += 1
+    else:
+      key, pos = _varint(data, pos)
     number, wire_type = key >> 3, key & 7
-    if wire_type == 0:
-      value, pos = _varint(data, pos)
-      yield number, value
-    elif wire_type == 2:
-      size, pos = _varint(data, pos)
+    if wire_type == 2:
+      size = data[pos]
+      if size < 0x80:
+        pos += 1
+      else:
+        size, pos = _varint(data, pos)
       yield number, data[pos:pos + size]
       pos += size
+    elif wire_type == 0:
+      value, pos = _varint(data, pos)
+      yield number, value
     elif wire_type == 5:
       yield number, data[pos:pos + 4]
       pos += 4
