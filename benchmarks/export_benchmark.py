@@ -11,6 +11,10 @@ cache:
 
   copy       Python copying the build's shard files to a new folder (the
              same bytes read and written, no parsing: the disk's limit);
+  copy_tree  Python copying a `folders` export made before the rounds (the
+             same image files in the same 4 x 1,000 class folders: the
+             file system's limit for that output, a file and its metadata
+             per image);
   folders    `python -m imagenet_custom.export folders`;
   inception  `python -m imagenet_custom.export inception` (16 train and 4
              validation shards).
@@ -18,7 +22,10 @@ cache:
 Every contender ends with `os.sync()`, so the time includes putting its
 output on the disk. It prints, per size, the median wall time, MB/s of the
 build's image bytes, the ratio to the copy, and the peak memory (PSS summed
-over the process tree: the export's parent and its workers). A row times
+over the process tree: the export's parent and its workers). With two sizes
+or more it also prints each contender's time per extra image between the
+smallest and the largest (the throughput without fixed costs: start-up,
+workers' start, the class folders). A row times
 `python -m imagenet_custom.export --help` (the start-up the exports pay:
 importing the package registers the builder, which imports TensorFlow).
 """
@@ -52,6 +59,11 @@ _COPY = (
     '  shutil.copyfile(path, os.path.join(out, os.path.basename(path)))\n'
     'os.sync()\n'
 )
+_COPY_TREE = (
+    'import os, shutil, sys\n'
+    'shutil.copytree(sys.argv[2], sys.argv[1])\n'
+    'os.sync()\n'
+)
 _EXPORT = (
     'import os, runpy, sys\n'
     "sys.argv = ['imagenet_custom.export'] + sys.argv[1:]\n"
@@ -82,12 +94,13 @@ def _build(work_dir: pathlib.Path, images: int) -> pathlib.Path:
   return pathlib.Path(builder.data_dir)
 
 
-def _commands(build: pathlib.Path, out: pathlib.Path, num_workers: int) -> dict[str, list[str]]:
+def _commands(build: pathlib.Path, tree: pathlib.Path, out: pathlib.Path, num_workers: int) -> dict[str, list[str]]:
   shards = sorted(str(p) for p in build.glob('*.tfrecord-*'))
   export = [sys.executable, '-c', _EXPORT]
   common = [f'--data_dir={build}', f'--out={out}', f'--num_workers={num_workers}']
   return {
       'copy': [sys.executable, '-c', _COPY, str(out), *shards],
+      'copy_tree': [sys.executable, '-c', _COPY_TREE, str(out), str(tree)],
       'folders': [*export, 'folders', *common],
       'inception': [*export, 'inception', *common, '--train_shards=16', '--validation_shards=4',
                     '--train_splits=train,validation', '--validation_splits=test,test_blacklisted'],
@@ -109,9 +122,11 @@ def _image_bytes(build: pathlib.Path) -> tuple[int, int]:
   return count, size
 
 
-def _measure(command: list[str], work_dir: pathlib.Path, build: pathlib.Path, out: pathlib.Path) -> measuring.Measurement:
+def _measure(
+    command: list[str], work_dir: pathlib.Path, inputs: list[pathlib.Path], out: pathlib.Path,
+) -> measuring.Measurement:
   shutil.rmtree(out, ignore_errors=True)
-  page_cache.evict_from_page_cache([build])
+  page_cache.evict_from_page_cache(inputs)
   env = dict(os.environ, PYTHONPATH=str(pathlib.Path(__file__).resolve().parent.parent))
   measurement, code = measuring.measure_command(command, work_dir, env, work_dir / 'log.txt', [])
   if code:
@@ -120,23 +135,45 @@ def _measure(command: list[str], work_dir: pathlib.Path, build: pathlib.Path, ou
   return measurement
 
 
-def _run_size(work_dir: pathlib.Path, images: int, repeats: int, num_workers: int) -> list[str]:
+def _run_size(
+    work_dir: pathlib.Path, images: int, repeats: int, num_workers: int,
+) -> tuple[list[str], int, dict[str, float]]:
+  """Measures every contender on one size; returns its lines, images and median walls."""
   build = _build(work_dir, images)
   count, size = _image_bytes(build)
-  commands = _commands(build, work_dir / 'out', num_workers)
+  tree = work_dir / 'tree'
+  commands = _commands(build, tree, work_dir / 'out', num_workers)
+  if not tree.exists():
+    # The reference tree: a folders export of this build, made once.
+    _measure(_commands(build, tree, tree, num_workers)['folders'], work_dir, [build], work_dir / 'none')
+    (tree / 'export_report.json').unlink()
   runs: dict[str, list[measuring.Measurement]] = {name: [] for name in commands}
   for _ in range(repeats):
     for name, command in commands.items():
-      runs[name].append(_measure(command, work_dir, build, work_dir / 'out'))
-  copy_s = statistics.median(m.wall_s for m in runs['copy'])
+      runs[name].append(_measure(command, work_dir, [tree] if name == 'copy_tree' else [build], work_dir / 'out'))
+  walls = {name: statistics.median(m.wall_s for m in measured) for name, measured in runs.items()}
   lines = [f'{count:,} images, {size / 1e6:,.1f} MB of JPEG bytes (median of {repeats}):']
   for name, measured in runs.items():
-    wall = statistics.median(m.wall_s for m in measured)
+    wall = walls[name]
     peak = max(m.peak_pss for m in measured)
     lines.append(
         f'  {name:<10} {wall:7.2f} s {size / 1e6 / wall:8.1f} MB/s'
-        f' {copy_s / wall:6.2f}x copy  peak PSS {peak / measuring.MB:7.0f} MB'
+        f' {walls["copy"] / wall:6.2f}x copy {walls["copy_tree"] / wall:6.2f}x copy_tree'
+        f'  peak PSS {peak / measuring.MB:7.0f} MB'
         f'  load {statistics.median(m.load1 for m in measured):.1f}'
+    )
+  return lines, count, walls
+
+
+def _per_image(sizes: list[tuple[int, dict[str, float]]]) -> list[str]:
+  """Each contender's ms per extra image between the smallest and largest size."""
+  (small, low), (large, high) = sizes[0], sizes[-1]
+  slope = {name: (high[name] - low[name]) / (large - small) * 1e3 for name in low}
+  lines = [f'per extra image, {small:,} -> {large:,} images:']
+  for name, ms in slope.items():
+    lines.append(
+        f'  {name:<10} {ms:7.3f} ms {slope["copy"] / ms:6.2f}x copy'
+        f' {slope["copy_tree"] / ms:6.2f}x copy_tree'
     )
   return lines
 
@@ -151,7 +188,9 @@ def main() -> None:
   parser.add_argument('--keep', action='store_true', help='keep the work dir')
   args = parser.parse_args()
   root = pathlib.Path(args.work_dir or tempfile.mkdtemp(prefix='export_benchmark_'))
-  lines = []
+  root.mkdir(parents=True, exist_ok=True)
+  lines: list[str] = []
+  sizes: list[tuple[int, dict[str, float]]] = []
   try:
     startup, _ = measuring.measure_command(
         [sys.executable, '-m', 'imagenet_custom.export', '--help'], root, dict(os.environ),
@@ -160,7 +199,11 @@ def main() -> None:
     for images in (int(n) for n in args.images.split(',')):
       work_dir = root / f'images_{images}'
       work_dir.mkdir(parents=True, exist_ok=True)
-      lines += _run_size(work_dir, images, args.repeats, args.num_workers)
+      size_lines, count, walls = _run_size(work_dir, images, args.repeats, args.num_workers)
+      lines += size_lines
+      sizes.append((count, walls))
+    if len(sizes) > 1:
+      lines += _per_image(sizes)
   finally:
     if not args.keep:
       shutil.rmtree(root, ignore_errors=True)
