@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 from PIL import Image
@@ -278,3 +279,70 @@ def test_jpeg_size_skips_fill_bytes_and_restart_intervals():
 ])
 def test_jpeg_size_is_none_when_the_header_does_not_give_it(data):
   assert images.jpeg_size(data) is None
+
+
+def _through_pil(monkeypatch, data: bytes) -> images.PreparedImage | str:
+  """What `prepare_image` gives (or the error it raises) without the header walk."""
+  with monkeypatch.context() as patch:
+    patch.setattr(images, '_plain_jpeg_size', lambda data: None)
+    return _prepared(data)
+
+
+def _prepared(data: bytes) -> images.PreparedImage | str:
+  """The prepared image, or the error's text (object addresses left out)."""
+  try:
+    return images.prepare_image(data, 'x.JPEG')
+  except BadFileError as e:
+    return re.sub(r' at 0x[0-9a-f]+', '', str(e))
+
+
+def _with_segment(data: bytes, marker: int, payload: bytes) -> bytes:
+  """`data` with one more marker segment right after SOI."""
+  return data[:2] + bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, 'big') + payload + data[2:]
+
+
+_PLAIN = _encode('RGB')
+
+
+@pytest.mark.parametrize('data', [
+    _PLAIN,
+    _encode('L'),
+    _encode('RGB', progressive=True),
+    _encode('RGB', size=(1, 1)),
+    _encode('CMYK'),
+    _encode('RGB', exif=b'Exif\x00\x00' + bytes(40)),
+    _encode('RGB', icc_profile=bytes(500)),
+    _encode('RGB', 'PNG'),
+    _PLAIN[:-2],  # No end-of-image marker: decoded at 1/8.
+    _PLAIN[:len(_PLAIN) // 2],  # Truncated in the scan.
+    _PLAIN + b'\x00\r\n',  # Padding after the end.
+    _PLAIN[:2] + b'\xff\xff\xff' + _PLAIN[2:],  # Fill bytes.
+    _with_segment(_PLAIN, 0xDB, b'\x00' + bytes(60)),  # A DQT table cut short.
+    _with_segment(_PLAIN, 0xE0, b'JFIF\x00'),  # A JFIF segment shorter than PIL reads.
+    _with_segment(_PLAIN, 0xE1, b'Exif\x00\x00MM\x00*\xff\xff'),  # Broken EXIF.
+    _with_segment(_PLAIN, 0xE2, b'MPF\x00' + bytes(8)),
+    _with_segment(_PLAIN, 0xEE, b'Adobe'),  # Shorter than PIL reads.
+    _PLAIN.replace(b'\xff\xc0\x00\x11\x08', b'\xff\xc0\x00\x11\x0c', 1),  # 12-bit samples.
+], ids=[
+    'rgb', 'gray', 'progressive', '1x1', 'cmyk', 'exif', 'icc', 'png', 'no_eoi', 'truncated',
+    'padding', 'fill_bytes', 'short_dqt', 'short_jfif', 'broken_exif', 'mpf', 'short_adobe', '12_bit',
+])
+def test_the_header_walk_gives_what_pil_gives(monkeypatch, data):
+  assert _prepared(data) == _through_pil(monkeypatch, data)
+
+
+def test_the_header_walk_reads_plain_jpegs_and_leaves_the_rest_to_pil():
+  assert images._plain_jpeg_size(_PLAIN) == (48, 32)
+  assert images._plain_jpeg_size(_encode('L', progressive=True, size=(7, 300))) == (7, 300)
+  for other in (
+      _encode('CMYK'), _encode('RGB', exif=b'Exif\x00\x00' + bytes(40)),
+      _encode('RGB', icc_profile=bytes(500)), _with_segment(_PLAIN, 0xDB, b'\x00' + bytes(60)),
+      _PLAIN[:40], b'\x89PNG\r\n\x1a\n',
+  ):
+    assert images._plain_jpeg_size(other) is None
+
+
+def test_the_header_walk_keeps_pils_pixel_limit(monkeypatch):
+  monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 48 * 32 // 4)
+  assert isinstance(_prepared(_PLAIN), str)
+  assert _prepared(_PLAIN) == _through_pil(monkeypatch, _PLAIN)

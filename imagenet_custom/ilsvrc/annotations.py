@@ -66,21 +66,42 @@ class NormalizedBoxes(NamedTuple):
   dropped: int
 
 
-def _text(element: etree._Element, path: str, origin: str) -> str:
-  found = element.find(path)
+def _children(element: etree._Element | None) -> dict[str, etree._Element]:
+  """An element's child elements by tag, the first of each tag (as `find` gives)."""
+  children: dict[str, etree._Element] = {}
+  if element is not None:
+    for child in element:
+      if isinstance(child.tag, str):
+        children.setdefault(child.tag, child)
+  return children
+
+
+def _text(children: dict[str, etree._Element], tag: str, path: str, origin: str) -> str:
+  """The stripped text of child `tag` (written `path` in errors)."""
+  found = children.get(tag)
   if found is None or found.text is None or not found.text.strip():
     raise BadFileError(origin, f'annotation has no <{path}>')
   return found.text.strip()
 
 
-def _number(element: etree._Element, path: str, origin: str) -> float:
-  text = _text(element, path, origin)
+def _number(children: dict[str, etree._Element], tag: str, path: str, origin: str) -> float:
+  text = _text(children, tag, path, origin)
   try:
     return float(text)
   except ValueError:
     raise BadFileError(
         origin, f'<{path}> is {text!r}, not a number'
     ) from None
+
+
+def _box(obj: etree._Element, origin: str) -> RawBox:
+  """One `<object>`: its `<name>` and `<bndbox>` corners."""
+  fields = _children(obj)
+  corners = _children(fields.get('bndbox'))
+  return RawBox(
+      _text(fields, 'name', 'name', origin),
+      *(_number(corners, tag, f'bndbox/{tag}', origin) for tag in ('xmin', 'ymin', 'xmax', 'ymax')),
+  )
 
 
 def parse_annotation(data: bytes, origin: str) -> Annotation:
@@ -117,18 +138,10 @@ def parse_annotation(data: bytes, origin: str) -> Annotation:
     )
   if root.tag != 'annotation':
     raise BadFileError(origin, f'root element is <{root.tag}>, not <annotation>')
-  objects = tuple(
-      RawBox(
-          _text(obj, 'name', origin),
-          _number(obj, 'bndbox/xmin', origin),
-          _number(obj, 'bndbox/ymin', origin),
-          _number(obj, 'bndbox/xmax', origin),
-          _number(obj, 'bndbox/ymax', origin),
-      )
-      for obj in root.iterfind('object')
-  )
-  width = _number(root, 'size/width', origin)
-  height = _number(root, 'size/height', origin)
+  objects = tuple(_box(obj, origin) for obj in root.iterfind('object'))
+  size = _children(_children(root).get('size'))
+  width = _number(size, 'width', 'size/width', origin)
+  height = _number(size, 'height', 'size/height', origin)
   if width <= 0 or height <= 0:
     raise BadFileError(origin, f'<size> is {width}x{height}, not positive')
   return Annotation(width, height, objects)
