@@ -12,6 +12,7 @@ import pytest
 
 from imagenet_custom.layouts.official_archives import ArchiveReader
 from imagenet_custom.testing import blurred as blurred_data
+from imagenet_custom.testing import eval_sets as eval_fakes
 from imagenet_custom.testing import kaggle_zip as kaggle_zip_data
 from imagenet_custom.tools import check
 from imagenet_custom.tools import check_estimate
@@ -213,3 +214,40 @@ def test_disk_needed_counts_the_spill_of_images_left_in_the_input(tmp_path):
     return float(value.replace(',', '')) * units[unit.rstrip(',)')]
 
   assert 0 < size_after('plus up to ') < 0.2 * size_after('(shards ')
+
+
+def test_evaluation_sets_alone_are_a_build_that_starts(tmp_path):
+  manual = tmp_path / 'manual'
+  expected = eval_fakes.write_eval_sets(manual)
+  before = _tree(manual)
+  result = check.run_check(manual, tmp_path / 'out')
+  assert result.exit_code == 0, result.lines
+  assert result.layout == 'eval_sets_only'
+  # `auto` builds every set but ObjectNet, which must be asked for.
+  assert result.counts == {split: len(files) for split, files in expected.items() if split != 'objectnet'}
+  assert any('ObjectNet found but not built' in line for line in result.lines)
+  assert _tree(manual) == before and not (tmp_path / 'out').exists()
+
+
+def test_evaluation_sets_asked_for_are_listed_and_a_missing_one_stops_the_build(tmp_path):
+  manual = tmp_path / 'manual'
+  expected = eval_fakes.write_eval_sets(manual, splits=['imagenet_a', 'objectnet'])
+  result = check.run_check(manual, tmp_path / 'out', eval_sets='imagenet_a,objectnet')
+  assert result.exit_code == 0, result.lines
+  assert result.counts == {'imagenet_a': len(expected['imagenet_a']), 'objectnet': len(expected['objectnet'])}
+  assert any(line.startswith('  objectnet: ') and 'of classes outside ImageNet-1k' in line for line in result.lines)
+  missing = check.run_check(manual, tmp_path / 'out', eval_sets='imagenet_r')
+  assert missing.exit_code == 1
+  assert 'Config eval_sets asks for sets not in the manual dir: imagenet_r (imagenet-r.tar' in missing.problems[0]
+
+
+def test_evaluation_sets_beside_imagenet_add_their_splits(tmp_path):
+  manual = _copy('archives', tmp_path)
+  expected = eval_fakes.write_eval_sets(manual, splits=['imagenet_sketch'])
+  result = check.run_check(manual, tmp_path / 'out')
+  assert result.exit_code == 0, result.lines
+  assert result.layout == 'archives'
+  assert result.counts == {
+      'train': 32, 'validation': 9, 'test': 21, 'test_blacklisted': 3,
+      'imagenet_sketch': len(expected['imagenet_sketch']),
+  }

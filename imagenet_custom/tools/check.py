@@ -3,7 +3,8 @@
 Usage:
   python -m imagenet_custom.tools.check --manual_dir=DIR [--data_dir=OUT]
 
-Reports, for the layout found in DIR:
+Reports, for the layout found in DIR (and for the evaluation sets beside it,
+or alone: an evaluation-only build):
   * the layout and the files it reads;
   * image counts per split, as the default config would write them;
   * the classes with no train or no val images;
@@ -14,7 +15,10 @@ Reports, for the layout found in DIR:
   * the official archives' sizes against `checksums.tsv`;
   * the disk the build needs against the free space at OUT;
   * an estimated build time, from a per-image rate measured here on a sample
-    of the input.
+    of the input;
+  * the evaluation sets found (ImageNet-V2, -A, -R, -Sketch, -O, ObjectNet):
+    which the config's `eval_sets` builds, each one's images listed from its
+    archive or folder with their classes checked as a build checks them.
 
 It reads listings, tar and zip headers, the metadata files and the first
 bytes of each image (in the official tars, with the headers: one read per
@@ -40,14 +44,17 @@ import sys
 from etils import epath
 
 from imagenet_custom import layouts
+from imagenet_custom.build import eval_examples
 from imagenet_custom.build import generate
 from imagenet_custom.build import report as report_lib
+from imagenet_custom.errors import BadFileError
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import checksums
 from imagenet_custom.ilsvrc import metadata
 from imagenet_custom.ilsvrc import selection as selection_lib
 from imagenet_custom.ilsvrc import splits
 from imagenet_custom.ilsvrc import val_labels
+from imagenet_custom.layouts import eval_sets as eval_layout
 from imagenet_custom.layouts.base import ImageSource
 from imagenet_custom.layouts.base import Reader
 from imagenet_custom.tools import check_estimate
@@ -71,7 +78,7 @@ class CheckResult:
   Attributes:
     layout: the layout found, or None.
     counts: image count by split (train, validation, test, test_blacklisted).
-    classes_without_train: WNIDs with no train images (none if eval-only).
+    classes_without_train: WNIDs with no train images (none if val-only).
     classes_without_val: WNIDs with no val images.
     missing: image names the input should hold but does not.
     unlisted: files no list or label names, as `origin`.
@@ -138,10 +145,50 @@ def _val_numbers_labelled(reader: Reader) -> set[int]:
   return labelled
 
 
+def _check_eval_sets(
+    root: epath.Path, eval_sets: str, result: CheckResult,
+) -> list[eval_layout.EvalSource]:
+  """Lists the evaluation sets a build with config `eval_sets` would write.
+
+  Returns:
+    The sets found in the manual dir (built or not).
+  """
+  try:
+    found, notes = eval_layout.find_eval_sets(root)
+    tally = report_lib.BuildReport()
+    chosen = eval_examples.choose_sources(found, notes, eval_sets, tally) if found or notes else []
+  except InputError as e:
+    result.problems.append(str(e))
+    result.say(f'evaluation sets: {e}')
+    return []
+  if not found and not notes:
+    return []
+  result.say(f'evaluation sets (config eval_sets={eval_sets!r}), each its own split:')
+  for source in chosen:
+    try:
+      listed = eval_layout.list_eval_set(source)
+    except (InputError, BadFileError) as e:
+      result.problems.append(str(e))
+      result.say(f'  {source.split}: {source.path}: {e}')
+      continue
+    result.counts[source.split] = len(listed.images)
+    read = len(listed.images) + listed.unmapped
+    line = f'  {source.split}: {source.path}: {len(listed.images):,} images'
+    if listed.unmapped:
+      line += f' ({listed.unmapped:,} more of classes outside ImageNet-1k, not written)'
+    if read != source.eval_set.num_images:
+      line += f'; the {source.eval_set.title} release has {source.eval_set.num_images:,}'
+    result.say(line)
+  for note in tally.notes:
+    result.say(f'  note: {note}')
+  return found
+
+
 def run_check(
     manual_dir: epath.PathLike,
     data_dir: epath.PathLike | None = None,
     num_workers: int = 0,
+    eval_sets: str = eval_examples.AUTO,
 ) -> CheckResult:
   """Checks a manual dir as a build would, reading headers and listings.
 
@@ -150,6 +197,7 @@ def run_check(
     data_dir: where the build will write; TFDS's default when None.
     num_workers: the build's worker processes (0: one per core), for the
       time estimate.
+    eval_sets: the config's `eval_sets` (which evaluation sets are built).
 
   Returns:
     The findings and the report's lines.
@@ -157,6 +205,15 @@ def run_check(
   result = CheckResult()
   root = epath.Path(manual_dir)
   result.say(f'imagenet_custom pre-flight check of {root} (nothing is written)')
+  if not layouts.detect_layouts(root):
+    found = _check_eval_sets(root, eval_sets, result)
+    if found:
+      result.layout = eval_layout.NoImageNet.layout
+      result.say(
+          'layout: evaluation sets only (no ImageNet download): the build writes'
+          ' their splits, and train, validation and test are empty.'
+      )
+      return _finish(result)
   try:
     reader = layouts.find_reader(root)
   except InputError as e:
@@ -183,6 +240,7 @@ def run_check(
   result.reencoded.extend(found.reencoded)
   _report_counts(result, class_counts, plan, train_built)
   _report_files(result, plan)
+  _check_eval_sets(root, eval_sets, result)
   estimate = check_estimate.estimate(
       result.counts, spread(train_sample, RATE_SAMPLE // 2) + val_sample,
       data_dir, num_workers,
@@ -363,8 +421,12 @@ def main(argv: list[str] | None = None) -> int:
       '--num_workers', type=int, default=0,
       help='worker processes of the build, for the time estimate (0: one per core)',
   )
+  parser.add_argument(
+      '--eval_sets', default=eval_examples.AUTO,
+      help='the config\'s eval_sets: auto (every set found but ObjectNet), none, or split names',
+  )
   args = parser.parse_args(argv)
-  result = run_check(args.manual_dir, args.data_dir, args.num_workers)
+  result = run_check(args.manual_dir, args.data_dir, args.num_workers, args.eval_sets)
   print('\n'.join(result.lines))
   return result.exit_code
 
