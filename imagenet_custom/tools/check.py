@@ -206,8 +206,7 @@ def run_check(
   root = epath.Path(manual_dir)
   result.say(f'imagenet_custom pre-flight check of {root} (nothing is written)')
   if not layouts.detect_layouts(root):
-    found = _check_eval_sets(root, eval_sets, result)
-    if found:
+    if _check_eval_sets(root, eval_sets, result):
       result.layout = eval_layout.NoImageNet.layout
       result.say(
           'layout: evaluation sets only (no ImageNet download): the build writes'
