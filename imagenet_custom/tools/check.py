@@ -205,14 +205,13 @@ def run_check(
   result = CheckResult()
   root = epath.Path(manual_dir)
   result.say(f'imagenet_custom pre-flight check of {root} (nothing is written)')
-  if not layouts.detect_layouts(root):
-    if _check_eval_sets(root, eval_sets, result):
-      result.layout = eval_layout.NoImageNet.layout
-      result.say(
-          'layout: evaluation sets only (no ImageNet download): the build writes'
-          ' their splits, and train, validation and test are empty.'
-      )
-      return _finish(result)
+  if not layouts.detect_layouts(root) and _check_eval_sets(root, eval_sets, result):
+    result.layout = eval_layout.NoImageNet.layout
+    result.say(
+        'layout: evaluation sets only (no ImageNet download): the build writes'
+        ' their splits, and train, validation and test are empty.'
+    )
+    return _finish(result)
   try:
     reader = layouts.find_reader(root)
   except InputError as e:
