@@ -20,6 +20,7 @@ import importlib.machinery
 import sys
 import types
 from typing import Any
+import warnings
 
 _TFDS = 'tensorflow_datasets'
 _BUILDER_MODULE = 'imagenet_custom.imagenet_custom_dataset_builder'
@@ -72,7 +73,12 @@ class _ThenRegister:
     if module.__spec__ is not None:
       module.__spec__.loader = self._loader
     self._loader.exec_module(module)
-    _register()
+    try:
+      _register()
+    except Exception as e:  # pylint: disable=broad-exception-caught
+      # TFDS itself imported fine: its importer must not fail for this
+      # package. The error is raised again where the builder is used.
+      warnings.warn(f'imagenet_custom: the builder is not registered with TFDS: {e!r}', stacklevel=2)
 
 
 if _TFDS in sys.modules:

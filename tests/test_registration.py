@@ -89,3 +89,20 @@ def test_unknown_attributes_are_attribute_errors():
   misspelt = 'Buildr'
   with pytest.raises(AttributeError, match="has no attribute 'Buildr'"):
     getattr(imagenet_custom, misspelt)
+
+
+def test_a_builder_that_fails_to_import_does_not_break_importing_tfds():
+  out = _run('''
+      import sys, warnings
+      import imagenet_custom
+      sys.modules['imagenet_custom.imagenet_custom_dataset_builder'] = None  # Its import now fails.
+      with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        import tensorflow_datasets
+      print([str(w.message).split(':', 1)[0] for w in caught if 'imagenet_custom' in str(w.message)])
+      try:
+        imagenet_custom.Builder
+      except ImportError as e:
+        print('ImportError')
+  ''')
+  assert out.splitlines()[-2:] == ["['imagenet_custom']", 'ImportError']
