@@ -184,6 +184,18 @@ def _check_eval_sets(
   return found
 
 
+def _evaluation_only(root: epath.Path, eval_sets: str, result: CheckResult) -> bool:
+  """Reports a manual dir of evaluation sets and no ImageNet; True when it is one."""
+  if layouts.detect_layouts(root) or not _check_eval_sets(root, eval_sets, result):
+    return False
+  result.layout = eval_layout.NoImageNet.layout
+  result.say(
+      'layout: evaluation sets only (no ImageNet download): the build writes'
+      ' their splits, and train, validation and test are empty.'
+  )
+  return True
+
+
 def run_check(
     manual_dir: epath.PathLike,
     data_dir: epath.PathLike | None = None,
@@ -205,12 +217,7 @@ def run_check(
   result = CheckResult()
   root = epath.Path(manual_dir)
   result.say(f'imagenet_custom pre-flight check of {root} (nothing is written)')
-  if not layouts.detect_layouts(root) and _check_eval_sets(root, eval_sets, result):
-    result.layout = eval_layout.NoImageNet.layout
-    result.say(
-        'layout: evaluation sets only (no ImageNet download): the build writes'
-        ' their splits, and train, validation and test are empty.'
-    )
+  if _evaluation_only(root, eval_sets, result):
     return _finish(result)
   try:
     reader = layouts.find_reader(root)
