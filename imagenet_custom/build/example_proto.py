@@ -107,7 +107,7 @@ def _field(tag: int, payload: bytes) -> bytes:
 _FIELD_1 = 0x0A
 _FIELD_2 = 0x12
 _FIELD_3 = 0x1A
-_KEY_1 = b'\x0a'
+_KEY_1 = bytes([_FIELD_1])
 
 
 def _as_bytes(value: Any) -> bytes:

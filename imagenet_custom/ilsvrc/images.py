@@ -12,6 +12,7 @@ and a box filter on the chroma to the exact size, and store them as baseline
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import dataclasses
 import enum
 import io
@@ -80,24 +81,27 @@ class PreparedImage(NamedTuple):
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 # Markers without a length: TEM, RST0-7 (SOI and EOI are not met before SOF).
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+_APP0, _COM, _DQT, _DHT, _DRI, _SOS, _EOI_MARKER = 0xE0, 0xFE, 0xDB, 0xC4, 0xDD, 0xDA, 0xD9
+# The segments a plain JFIF file holds before its scan (`_plain_jpeg_size`).
+_PLAIN_SOF = frozenset({0xC0, 0xC1, 0xC2})  # Baseline, extended, progressive DCT.
+_PLAIN_OTHERS = frozenset({_APP0, _COM, _DQT, _DHT, _DRI})
 
 
-def jpeg_size(data: bytes) -> tuple[int, int] | None:
-  """`(width, height)` from a JPEG's frame header, without decoding; None if not found.
+def _segments(data: bytes | memoryview) -> Iterator[tuple[int, int, int]]:
+  """`(marker, payload start, payload end)` of a JPEG's header segments.
 
-  Walks the marker segments from the start of the file to the first
-  start-of-frame, as decoders do: a few segments, microseconds, where opening
-  the image with PIL parses its tables too. The size is what decoding gives
-  (EXIF orientation is not applied, as TensorFlow's and PIL's decoders do not).
-  Returns None for anything else (not a JPEG, truncated, a zero height
-  defined later by a DNL marker), for the caller to fall back to decoding.
+  From the start of the file up to and including the start of scan (SOS) or
+  the end of image, as decoders walk them: fill bytes and standalone markers
+  are passed over. It stops early, without a sign, at anything malformed (not
+  a JPEG, a byte where a marker must be, a segment cut short): a caller that
+  needs the SOS sees that it never came.
   """
   if data[:2] != b'\xff\xd8':
-    return None
+    return
   pos, end = 2, len(data)
   while pos + 4 <= end:
     if data[pos] != 0xFF:
-      return None
+      return
     marker = data[pos + 1]
     if marker == 0xFF:  # Fill byte before a marker.
       pos += 1
@@ -106,22 +110,35 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
       pos += 2
       continue
     length = (data[pos + 2] << 8) | data[pos + 3]
+    start, stop = pos + 4, pos + 2 + length
+    if length < 2 or stop > end:
+      return
+    yield marker, start, stop
+    if marker in (_SOS, _EOI_MARKER):
+      return
+    pos = stop
+
+
+def _frame_size(data: bytes | memoryview, start: int) -> tuple[int, int]:
+  """`(width, height)` in a start-of-frame segment's payload at `start`."""
+  return (data[start + 3] << 8) | data[start + 4], (data[start + 1] << 8) | data[start + 2]
+
+
+def jpeg_size(data: bytes | memoryview) -> tuple[int, int] | None:
+  """`(width, height)` from a JPEG's frame header, without decoding; None if not found.
+
+  Walks the marker segments from the start of the file to the first
+  start-of-frame (`_segments`): a few segments, microseconds, where opening
+  the image with PIL parses its tables too. The size is what decoding gives
+  (EXIF orientation is not applied, as TensorFlow's and PIL's decoders do not).
+  Returns None for anything else (not a JPEG, truncated, a zero height
+  defined later by a DNL marker), for the caller to fall back to decoding.
+  """
+  for marker, start, stop in _segments(data):
     if marker in _SOF_MARKERS:
-      if length < 7 or pos + 9 > end:
-        return None
-      height = (data[pos + 5] << 8) | data[pos + 6]
-      width = (data[pos + 7] << 8) | data[pos + 8]
-      return (width, height) if width and height else None
-    if marker in (0xD9, 0xDA) or length < 2:  # EOI or scan data before any frame.
-      return None
-    pos += 2 + length
+      size = _frame_size(data, start) if stop - start >= 5 else (0, 0)
+      return size if size[0] and size[1] else None
   return None
-
-
-# The markers a plain JFIF file holds before its scan; `_plain_jpeg_size`
-# reads those files itself and leaves every other file to PIL.
-_APP0, _COM, _DQT, _DHT, _DRI, _SOS = 0xE0, 0xFE, 0xDB, 0xC4, 0xDD, 0xDA
-_PLAIN_SOF = frozenset({0xC0, 0xC1, 0xC2})  # Baseline, extended, progressive DCT.
 
 
 def _plain_jpeg_size(data: bytes) -> tuple[int, int] | None:
@@ -131,37 +148,24 @@ def _plain_jpeg_size(data: bytes) -> tuple[int, int] | None:
   checking them: every case where it could refuse the file, or open it as
   something other than an 8-bit grayscale or RGB JPEG (CMYK, MPO, ...), makes
   this return None, and the caller opens the file with PIL as before. What
-  is accepted: SOI; then only fill bytes and the segments APP0 `JFIF`
-  (at least PIL's 7 bytes read), COM, DQT (whose tables PIL's own length
-  rule accepts), DHT, DRI and one SOF0/1/2 frame of 8 bits and 1 or 3
+  is accepted: SOI; then only fill bytes, standalone markers and the segments
+  APP0 `JFIF` (at least PIL's 7 bytes read), COM, DQT (whose tables PIL's own
+  length rule accepts), DHT, DRI and one SOF0/1/2 frame of 8 bits and 1 or 3
   components, each whole inside the data; then SOS. Every other segment
   (EXIF, ICC profiles, Adobe, MPF, ...) is left to PIL. About 10 us where
   PIL's open costs ~100 (it also reads every table).
   """
   if data[:3] != b'\xff\xd8\xff':
     return None
-  pos, end = 2, len(data)
   size = None
-  while pos + 4 <= end:
-    if data[pos] != 0xFF:
-      return None
-    marker = data[pos + 1]
-    if marker == 0xFF:
-      pos += 1
-      continue
-    length = (data[pos + 2] << 8) | data[pos + 3]
-    start, stop = pos + 4, pos + 2 + length
-    if length < 2 or stop > end:
-      return None
+  for marker, start, stop in _segments(data):
     if marker == _SOS:
       return size
     if marker in _PLAIN_SOF:
-      if size is not None or stop - start < 6:
+      components = data[start + 5] if stop - start >= 6 else 0
+      if size is not None or components not in (1, 3) or stop - start != 6 + 3 * components or data[start] != 8:
         return None
-      components = data[start + 5]
-      if data[start] != 8 or components not in (1, 3) or stop - start != 6 + 3 * components:
-        return None
-      size = ((data[start + 3] << 8) | data[start + 4], (data[start + 1] << 8) | data[start + 2])
+      size = _frame_size(data, start)
       if not size[0] or not size[1]:
         return None
     elif marker == _DQT:
@@ -173,9 +177,8 @@ def _plain_jpeg_size(data: bytes) -> tuple[int, int] | None:
     elif marker == _APP0:
       if data[start:start + 4] != b'JFIF' or stop - start < 7:
         return None
-    elif marker not in (_COM, _DHT, _DRI):
+    elif marker not in _PLAIN_OTHERS:
       return None
-    pos = stop
   return None
 
 

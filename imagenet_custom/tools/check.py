@@ -145,43 +145,45 @@ def _val_numbers_labelled(reader: Reader) -> set[int]:
   return labelled
 
 
-def _check_eval_sets(
-    root: epath.Path, eval_sets: str, result: CheckResult,
-) -> list[eval_layout.EvalSource]:
-  """Lists the evaluation sets a build with config `eval_sets` would write.
+def _check_eval_sets(root: epath.Path, eval_sets: str, result: CheckResult) -> bool:
+  """Plans the evaluation sets as a build with config `eval_sets` would.
+
+  The sets are chosen and listed by the build's own `eval_examples`
+  functions; their image counts and the plan's notes are reported.
 
   Returns:
-    The sets found in the manual dir (built or not).
+    Whether the manual dir holds any set (built or not).
   """
+  tally = report_lib.BuildReport()
   try:
     found, notes = eval_layout.find_eval_sets(root)
-    tally = report_lib.BuildReport()
-    chosen = eval_examples.choose_sources(found, notes, eval_sets, tally) if found or notes else []
+    if not found and not notes:
+      return False
+    chosen = eval_examples.choose_sources(found, notes, eval_sets, tally)
   except InputError as e:
     result.problems.append(str(e))
     result.say(f'evaluation sets: {e}')
-    return []
-  if not found and not notes:
-    return []
+    return False
   result.say(f'evaluation sets (config eval_sets={eval_sets!r}), each its own split:')
+  try:
+    plan = eval_examples.plan_eval_sets(
+        chosen, tally, eval_examples.has_objectnet_feature(eval_sets), False
+    )
+  except (InputError, BadFileError) as e:
+    result.problems.append(str(e))
+    result.say(f'  {e}')
+    return bool(found)
   for source in chosen:
-    try:
-      listed = eval_layout.list_eval_set(source)
-    except (InputError, BadFileError) as e:
-      result.problems.append(str(e))
-      result.say(f'  {source.split}: {source.path}: {e}')
-      continue
-    result.counts[source.split] = len(listed.images)
-    read = len(listed.images) + listed.unmapped
-    line = f'  {source.split}: {source.path}: {len(listed.images):,} images'
-    if listed.unmapped:
-      line += f' ({listed.unmapped:,} more of classes outside ImageNet-1k, not written)'
-    if read != source.eval_set.num_images:
-      line += f'; the {source.eval_set.title} release has {source.eval_set.num_images:,}'
-    result.say(line)
+    images = sum(len(chunk.images) for chunk in plan.chunks[source.split])
+    result.counts[source.split] = images
+    unmapped = tally.counts[eval_examples.counter(source.split, 'unmapped_class_images')]
+    result.say(
+        f'  {source.split}: {source.path}: {images:,} images'
+        + (f' ({unmapped:,} more of classes outside ImageNet-1k, not written)' if unmapped else '')
+    )
   for note in tally.notes:
     result.say(f'  note: {note}')
-  return found
+  return bool(found)
 
 
 def _evaluation_only(root: epath.Path, eval_sets: str, result: CheckResult) -> bool:
