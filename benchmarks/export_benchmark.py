@@ -1,7 +1,7 @@
 """Export throughput: `folders` and `inception` beside a plain copy of the same bytes.
 
   python benchmarks/export_benchmark.py [--images 500,2000] [--repeats 3]
-      [--num_workers 0] [--work_dir DIR] [--keep]
+      [--num_workers 0] [--baseline CHECKOUT] [--work_dir DIR] [--keep]
 
 For each size in `--images` it generates that many real-sized train JPEGs
 (~110 KB, the project's generator, `folders` layout, 20 classes) and builds the
@@ -17,7 +17,11 @@ cache:
              per image);
   folders    `python -m imagenet_custom.export folders`;
   inception  `python -m imagenet_custom.export inception` (16 train and 4
-             validation shards).
+             validation shards);
+  folders@base, inception@base  with `--baseline CHECKOUT` (another
+             checkout of this project, e.g. a `git worktree` of an earlier
+             commit): the same two exports from that code, in the same
+             rounds, to measure a change side by side.
 
 Every contender ends with `os.sync()`, so the time includes putting its
 output on the disk. It prints, per size, the median wall time, MB/s of the
@@ -94,17 +98,31 @@ def _build(work_dir: pathlib.Path, images: int) -> pathlib.Path:
   return pathlib.Path(builder.data_dir)
 
 
-def _commands(build: pathlib.Path, tree: pathlib.Path, out: pathlib.Path, num_workers: int) -> dict[str, list[str]]:
+_CHECKOUT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _commands(
+    build: pathlib.Path, tree: pathlib.Path, out: pathlib.Path, num_workers: int,
+    baseline: pathlib.Path | None = None,
+) -> dict[str, tuple[list[str], pathlib.Path]]:
+  """Each contender's command and the checkout it runs (its PYTHONPATH)."""
   shards = sorted(str(p) for p in build.glob('*.tfrecord-*'))
   export = [sys.executable, '-c', _EXPORT]
   common = [f'--data_dir={build}', f'--out={out}', f'--num_workers={num_workers}']
-  return {
-      'copy': [sys.executable, '-c', _COPY, str(out), *shards],
-      'copy_tree': [sys.executable, '-c', _COPY_TREE, str(out), str(tree)],
+  exports = {
       'folders': [*export, 'folders', *common],
       'inception': [*export, 'inception', *common, '--train_shards=16', '--validation_shards=4',
                     '--train_splits=train,validation', '--validation_splits=test,test_blacklisted'],
   }
+  commands = {
+      'copy': ([sys.executable, '-c', _COPY, str(out), *shards], _CHECKOUT),
+      'copy_tree': ([sys.executable, '-c', _COPY_TREE, str(out), str(tree)], _CHECKOUT),
+  }
+  for name, command in exports.items():
+    commands[name] = (command, _CHECKOUT)
+    if baseline is not None:
+      commands[f'{name}@base'] = (command, baseline)
+  return commands
 
 
 def _image_bytes(build: pathlib.Path) -> tuple[int, int]:
@@ -124,10 +142,11 @@ def _image_bytes(build: pathlib.Path) -> tuple[int, int]:
 
 def _measure(
     command: list[str], work_dir: pathlib.Path, inputs: list[pathlib.Path], out: pathlib.Path,
+    checkout: pathlib.Path = _CHECKOUT,
 ) -> measuring.Measurement:
   shutil.rmtree(out, ignore_errors=True)
   page_cache.evict_from_page_cache(inputs)
-  env = dict(os.environ, PYTHONPATH=str(pathlib.Path(__file__).resolve().parent.parent))
+  env = dict(os.environ, PYTHONPATH=str(checkout))
   measurement, code = measuring.measure_command(command, work_dir, env, work_dir / 'log.txt', [])
   if code:
     raise SystemExit(f'{command[3:5]} failed ({code}):\n{(work_dir / "log.txt").read_text()[-3000:]}')
@@ -137,27 +156,29 @@ def _measure(
 
 def _run_size(
     work_dir: pathlib.Path, images: int, repeats: int, num_workers: int,
+    baseline: pathlib.Path | None,
 ) -> tuple[list[str], int, dict[str, float]]:
   """Measures every contender on one size; returns its lines, images and median walls."""
   build = _build(work_dir, images)
   count, size = _image_bytes(build)
   tree = work_dir / 'tree'
-  commands = _commands(build, tree, work_dir / 'out', num_workers)
+  commands = _commands(build, tree, work_dir / 'out', num_workers, baseline)
   if not tree.exists():
     # The reference tree: a folders export of this build, made once.
-    _measure(_commands(build, tree, tree, num_workers)['folders'], work_dir, [build], work_dir / 'none')
+    _measure(_commands(build, tree, tree, num_workers)['folders'][0], work_dir, [build], work_dir / 'none')
     (tree / 'export_report.json').unlink()
   runs: dict[str, list[measuring.Measurement]] = {name: [] for name in commands}
   for _ in range(repeats):
-    for name, command in commands.items():
-      runs[name].append(_measure(command, work_dir, [tree] if name == 'copy_tree' else [build], work_dir / 'out'))
+    for name, (command, checkout) in commands.items():
+      inputs = [tree] if name == 'copy_tree' else [build]
+      runs[name].append(_measure(command, work_dir, inputs, work_dir / 'out', checkout))
   walls = {name: statistics.median(m.wall_s for m in measured) for name, measured in runs.items()}
   lines = [f'{count:,} images, {size / 1e6:,.1f} MB of JPEG bytes (median of {repeats}):']
   for name, measured in runs.items():
     wall = walls[name]
     peak = max(m.peak_pss for m in measured)
     lines.append(
-        f'  {name:<10} {wall:7.2f} s {size / 1e6 / wall:8.1f} MB/s'
+        f'  {name:<14} {wall:7.2f} s {size / 1e6 / wall:8.1f} MB/s'
         f' {walls["copy"] / wall:6.2f}x copy {walls["copy_tree"] / wall:6.2f}x copy_tree'
         f'  peak PSS {peak / measuring.MB:7.0f} MB'
         f'  load {statistics.median(m.load1 for m in measured):.1f}'
@@ -172,7 +193,7 @@ def _per_image(sizes: list[tuple[int, dict[str, float]]]) -> list[str]:
   lines = [f'per extra image, {small:,} -> {large:,} images:']
   for name, ms in slope.items():
     lines.append(
-        f'  {name:<10} {ms:7.3f} ms {slope["copy"] / ms:6.2f}x copy'
+        f'  {name:<14} {ms:7.3f} ms {slope["copy"] / ms:6.2f}x copy'
         f' {slope["copy_tree"] / ms:6.2f}x copy_tree'
     )
   return lines
@@ -184,6 +205,7 @@ def main() -> None:
   parser.add_argument('--images', default='500,2000', help='comma-separated sizes (train images)')
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--num_workers', type=int, default=0)
+  parser.add_argument('--baseline', type=pathlib.Path, help='another checkout, measured beside this one')
   parser.add_argument('--work_dir', help='default: a temporary folder')
   parser.add_argument('--keep', action='store_true', help='keep the work dir')
   args = parser.parse_args()
@@ -199,7 +221,9 @@ def main() -> None:
     for images in (int(n) for n in args.images.split(',')):
       work_dir = root / f'images_{images}'
       work_dir.mkdir(parents=True, exist_ok=True)
-      size_lines, count, walls = _run_size(work_dir, images, args.repeats, args.num_workers)
+      size_lines, count, walls = _run_size(
+          work_dir, images, args.repeats, args.num_workers, args.baseline and args.baseline.resolve()
+      )
       lines += size_lines
       sizes.append((count, walls))
     if len(sizes) > 1:

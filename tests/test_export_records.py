@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import pathlib
 
 import numpy as np
@@ -82,3 +83,81 @@ def test_an_example_without_boxes_has_none_and_one_without_an_image_is_named():
   no_image = _example(label=tf.train.Feature(int64_list=tf.train.Int64List(value=[0])))
   with pytest.raises(ValueError, match="shard 3 record 7: the example lacks feature 'image'"):
     records.decode_stored(no_image, 'shard 3 record 7')
+
+
+def _canonical_example(boxes: list[float]) -> bytes:
+  return _example(
+      bboxes=tf.train.Feature(float_list=tf.train.FloatList(value=boxes)),
+      file_name=tf.train.Feature(bytes_list=tf.train.BytesList(value=['n0_ü.JPEG'.encode()])),
+      image=tf.train.Feature(bytes_list=tf.train.BytesList(value=[b'\xff\xd8' + bytes(range(256)) * 600])),
+      label=tf.train.Feature(int64_list=tf.train.Int64List(value=[517])),
+  )
+
+
+def test_tensorflows_encoding_is_read_in_one_pass_without_the_general_parser(monkeypatch: pytest.MonkeyPatch):
+  examples = [_canonical_example([]), _canonical_example([0.1, 0.2, 0.3, 0.4] * 3)]
+  expected = [records.decode_stored(data, 's') for data in examples]
+
+  def refuse(data: bytes) -> None:
+    raise AssertionError('the general parser was called')
+
+  monkeypatch.setattr(records, 'parse_example', refuse)
+  for data, want in zip(examples, expected, strict=True):
+    got = records.decode_stored(data, 's')
+    assert (got.file_name, got.label, got.image) == ('n0_ü.JPEG', 517, want.image)
+    assert len(got.image) == 2 + 256 * 600
+    np.testing.assert_array_equal(got.bboxes, want.bboxes)
+  assert records.decode_stored(examples[1], 's').bboxes.shape == (3, 4)
+
+
+def _entry(key: bytes, feature: bytes) -> bytes:
+  entry = b'\x0a' + bytes([len(key)]) + key + b'\x12' + bytes([len(feature)]) + feature
+  return b'\x0a' + bytes([len(entry)]) + entry
+
+
+def _message(*entries: bytes) -> bytes:
+  features = b''.join(entries)
+  return b'\x0a' + bytes([len(features)]) + features
+
+
+_IMAGE = _entry(b'image', b'\x0a\x04\x0a\x02\xff\xd8')
+_NAME = _entry(b'file_name', b'\x0a\x08\x0a\x06a.JPEG')
+_LABEL = _entry(b'label', b'\x1a\x03\x0a\x01\x07')
+
+
+@pytest.mark.parametrize('data', [
+    # Floats unpacked: one field per value.
+    _message(_entry(b'bboxes', b'\x12\x14' + b''.join(b'\x0d' + np.float32(v).tobytes() for v in (0.1, 0.2, 0.3, 0.4))),
+             _NAME, _IMAGE, _LABEL),
+    # An entry's value before its key.
+    _message(_entry(b'bboxes', b'\x12\x00'), _NAME, _IMAGE, b"\x0a\x0e\x12\x05\x1a\x03\x0a\x01\x07\x0a\x05label"),
+    # The label unpacked.
+    _message(_entry(b'bboxes', b'\x12\x00'), _NAME, _IMAGE, _entry(b'label', b'\x1a\x02\x08\x07')),
+], ids=['floats_unpacked', 'value_before_key', 'label_unpacked'])
+def test_other_valid_encodings_are_left_to_the_general_parser(data: bytes):
+  assert records._stored_canonical(data) is None  # pylint: disable=protected-access
+  stored = records.decode_stored(data, 's')
+  assert (stored.file_name, stored.label, stored.image) == ('a.JPEG', 7, b'\xff\xd8')
+  if stored.bboxes.size:
+    np.testing.assert_array_equal(stored.bboxes, np.array([[0.1, 0.2, 0.3, 0.4]], np.float32))
+
+
+def test_records_written_from_parts_equal_joined_records_and_survive_short_writes(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch,
+):
+  parts = [(b'head', b'\x00' * 70_000, b'tail'), (b'', b'x', b''), (b'only',)]
+  joined = io.BytesIO()
+  for record in parts:
+    records.write_record(joined, b''.join(record))
+  path = tmp_path / 'records'
+  with open(path, 'wb', buffering=0) as stream:
+    sizes = [records.write_record_parts(stream.fileno(), record) for record in parts]
+  assert path.read_bytes() == joined.getvalue()
+  assert sizes == [70_024, 17, 20]
+  writev = os.writev
+  monkeypatch.setattr(os, 'writev', lambda fd, buffers: writev(fd, [b''.join(buffers)[:5]]))
+  with open(tmp_path / 'short', 'wb', buffering=0) as stream:
+    for record in parts:
+      records.write_record_parts(stream.fileno(), record)
+  assert (tmp_path / 'short').read_bytes() == joined.getvalue()
+  assert [r.numpy() for r in tf.data.TFRecordDataset(str(tmp_path / 'short'))] == [b''.join(p) for p in parts]

@@ -120,18 +120,59 @@ def _as_bytes(value: Any) -> bytes:
   raise TypeError(f'expected bytes or str, got {type(value).__name__}')
 
 
+def float_feature(payload: bytes) -> bytes:
+  """The serialised `Feature` of a float list, from its packed little-endian float32 bytes."""
+  return _field(_FIELD_2, _field(_FIELD_1, payload) if payload else b'')
+
+
+def int64_feature(values: Sequence[int]) -> bytes:
+  """The serialised `Feature` of an int64 list."""
+  packed = b''.join(_varint(v) for v in values)
+  return _field(_FIELD_3, _field(_FIELD_1, packed) if packed else b'')
+
+
 def _small_feature(spec: FieldSpec, value: Any) -> bytes:
   """The serialised `Feature` message of a float or int64 value."""
   if spec.kind is Kind.FLOAT_LIST:
     floats = np.asarray(value, dtype=np.float32).reshape(-1)
-    payload = floats.astype('<f4').tobytes()
-    return _field(_FIELD_2, _field(_FIELD_1, payload) if payload else b'')
-  if spec.kind is Kind.INT64:
-    integers: Sequence[Any] = [value]
-  else:
-    integers = list(value)
-  packed = b''.join(_varint(spec.label_index(v)) for v in integers)
-  return _field(_FIELD_3, _field(_FIELD_1, packed) if packed else b'')
+    return float_feature(floats.astype('<f4').tobytes())
+  integers: Sequence[Any] = [value] if spec.kind is Kind.INT64 else list(value)
+  return int64_feature([spec.label_index(v) for v in integers])
+
+
+def key_part(name: str) -> bytes:
+  """A map entry's key field and the tag of its value field, for feature `name`."""
+  return _field(_FIELD_1, name.encode('utf-8')) + bytes([_FIELD_2])
+
+
+def small_entry(key: bytes, feature: bytes) -> bytes:
+  """One map entry, whole: `key` from `key_part`, `feature` a serialised `Feature`."""
+  return b''.join((_KEY_1, _varint(len(key) + len(_varint(len(feature))) + len(feature)), key, _varint(len(feature)), feature))
+
+
+def bytes_entry_header(key: bytes, size: int) -> bytes:
+  """The map entry of a one-value bytes feature, up to its `size` value bytes.
+
+  The entry is this header followed by the value itself.
+  """
+  # Feature { bytes_list (1) { value (1): data } }
+  inner = 1 + len(_varint(size)) + size
+  feature = 1 + len(_varint(inner)) + inner
+  entry = len(key) + len(_varint(feature)) + feature
+  return b''.join((
+      _KEY_1, _varint(entry), key, _varint(feature),
+      _KEY_1, _varint(inner), _KEY_1, _varint(size),
+  ))
+
+
+def example_header(entries_size: int) -> bytes:
+  """The `Example`'s bytes before its map entries, which total `entries_size` bytes."""
+  return _KEY_1 + _varint(entries_size)
+
+
+def entry_order(names: Sequence[str]) -> list[str]:
+  """Feature names in the order deterministic serialisation writes them (by UTF-8 key)."""
+  return sorted(names, key=lambda name: name.encode('utf-8'))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,9 +192,9 @@ class _Layout:
 
 @functools.lru_cache(maxsize=64)
 def _layout(specs: tuple[FieldSpec, ...]) -> _Layout:
-  ordered = sorted(specs, key=lambda s: s.name.encode('utf-8'))
+  ordered = sorted(specs, key=lambda s: s.name.encode('utf-8'))  # As `entry_order`.
   return _Layout(
-      tuple((spec, _field(_FIELD_1, spec.name.encode('utf-8')) + bytes([_FIELD_2])) for spec in ordered),
+      tuple((spec, key_part(spec.name)) for spec in ordered),
       frozenset(spec.name for spec in specs),
   )
 
@@ -184,27 +225,18 @@ def serialize_parts(
     )
   parts: list[bytes] = [b'']  # The Example's own header, set below.
   total = 0
-  for spec, key_part in layout.entries:
+  for spec, key in layout.entries:
     value = example[spec.name]
     if spec.kind is Kind.BYTES:
       data = _as_bytes(value)
-      # Feature { bytes_list (1) { value (1): data } }
-      inner = 1 + len(_varint(len(data))) + len(data)
-      feature = 1 + len(_varint(inner)) + inner
-      entry = len(key_part) + len(_varint(feature)) + feature
-      header = b''.join((
-          _KEY_1, _varint(entry), key_part, _varint(feature),
-          _KEY_1, _varint(inner), _KEY_1, _varint(len(data)),
-      ))
+      header = bytes_entry_header(key, len(data))
       parts += (header, data)
       total += len(header) + len(data)
     else:
-      small = _small_feature(spec, value)
-      entry = len(key_part) + len(_varint(len(small))) + len(small)
-      part = b''.join((_KEY_1, _varint(entry), key_part, _varint(len(small)), small))
+      part = small_entry(key, _small_feature(spec, value))
       parts.append(part)
       total += len(part)
-  parts[0] = _KEY_1 + _varint(total)
+  parts[0] = example_header(total)
   return parts
 
 

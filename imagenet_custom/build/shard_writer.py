@@ -47,14 +47,26 @@ class DuplicateKeyError(RuntimeError):
 
 def masked_crc(data: bytes) -> int:
   """TFRecord's checksum: CRC32C of `data`, rotated right by 15 bits, plus a constant."""
-  crc = google_crc32c.value(data)
-  return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
+  return _mask(google_crc32c.value(data))
 
 
 def tfrecord_frame(data: bytes) -> tuple[bytes, bytes]:
   """The bytes TFRecord writes before and after a record's data."""
   length = _LENGTH.pack(len(data))
   return length + _CRC.pack(masked_crc(length)), _CRC.pack(masked_crc(data))
+
+
+def tfrecord_frame_parts(parts: Sequence[bytes]) -> tuple[bytes, bytes]:
+  """`tfrecord_frame` of the record whose data is `parts` joined, without joining them."""
+  length = _LENGTH.pack(sum(map(len, parts)))
+  crc = 0
+  for part in parts:
+    crc = google_crc32c.extend(crc, part)
+  return length + _CRC.pack(masked_crc(length)), _CRC.pack(_mask(crc))
+
+
+def _mask(crc: int) -> int:
+  return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
 
 
 class _RecordFile(Protocol):

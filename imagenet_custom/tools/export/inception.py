@@ -37,6 +37,7 @@ import io
 import os
 from typing import Any
 
+import numpy as np
 import PIL.Image
 
 from imagenet_custom.build import dali_index
@@ -72,33 +73,105 @@ SPECS = tuple(
 )
 
 
-def inception_example(example: records.StoredExample, synset: str, text: str) -> bytes:
-  """The inception `tf.train.Example` bytes of one built example."""
-  size = images.jpeg_size(example.image)
-  if size is None:  # Not found in the header: decode as the script would.
-    with PIL.Image.open(io.BytesIO(example.image)) as image:
-      size = image.size
-  width, height = size
-  boxes = example.bboxes
-  label = example.label + 1
-  return example_proto.serialize(SPECS, {
-      'image/encoded': example.image,
-      'image/format': b'JPEG',
-      'image/class/label': label,
-      'image/class/synset': synset,
-      'image/class/text': text,
-      'image/height': height,
-      'image/width': width,
-      'image/colorspace': b'RGB',
-      'image/channels': 3,
-      'image/filename': example.file_name,
-      # TFDS boxes are [ymin, xmin, ymax, xmax].
-      'image/object/bbox/xmin': boxes[:, 1],
-      'image/object/bbox/ymin': boxes[:, 0],
-      'image/object/bbox/xmax': boxes[:, 3],
-      'image/object/bbox/ymax': boxes[:, 2],
-      'image/object/bbox/label': [label] * len(boxes),
-  })
+# The keys in the order deterministic serialisation writes them
+# (`example_proto.entry_order` of SPECS; a test checks it): `Encoder` writes
+# its entries in this order.
+ENTRY_ORDER = (
+    'image/channels', 'image/class/label', 'image/class/synset', 'image/class/text',
+    'image/colorspace', 'image/encoded', 'image/filename', 'image/format', 'image/height',
+    'image/object/bbox/label', 'image/object/bbox/xmax', 'image/object/bbox/xmin',
+    'image/object/bbox/ymax', 'image/object/bbox/ymin', 'image/width',
+)
+_KEYS = {name: example_proto.key_part(name) for name in ENTRY_ORDER}
+
+
+def _bytes_entry(name: str, value: bytes) -> bytes:
+  return example_proto.bytes_entry_header(_KEYS[name], len(value)) + value
+
+
+def _int_entry(name: str, value: int) -> bytes:
+  return example_proto.small_entry(_KEYS[name], example_proto.int64_feature([value]))
+
+
+def _float_entry(name: str, payload: bytes) -> bytes:
+  return example_proto.small_entry(_KEYS[name], example_proto.float_feature(payload))
+
+
+_CHANNELS = _int_entry('image/channels', 3)
+_COLORSPACE = _bytes_entry('image/colorspace', b'RGB')
+_FORMAT = _bytes_entry('image/format', b'JPEG')
+
+
+class Encoder:
+  """The inception `tf.train.Example` of built examples.
+
+  The bytes equal `example_proto.serialize(SPECS, values)` for the values
+  the module's docstring lists (a test checks it), written from entries: the
+  constant ones and each class's (label, synset, text) are made once, the
+  image's sizes once per value, and the rest per image.
+  """
+
+  def __init__(self, label_names: Sequence[str], texts: Sequence[str]):
+    self._label_names = label_names
+    self._texts = texts
+    self._classes: dict[int, bytes] = {}
+    self._ints: dict[tuple[str, int], bytes] = {}
+    self._box_labels: dict[tuple[int, int], bytes] = {}
+
+  def parts(self, example: records.StoredExample) -> tuple[bytes, bytes, bytes]:
+    """The example's bytes in three parts to be joined: before the image, the image, after."""
+    image = example.image
+    size = images.jpeg_size(image)
+    if size is None:  # Not found in the header: decode as the script would.
+      with PIL.Image.open(io.BytesIO(image)) as opened:
+        size = opened.size
+    width, height = size
+    label = example.label + 1
+    boxes = example.bboxes
+    count = 4 * len(boxes)
+    # TFDS boxes are [ymin, xmin, ymax, xmax]: the columns, one after another.
+    columns = np.ascontiguousarray(boxes.T, '<f4').tobytes()
+    tail = b''.join((
+        _bytes_entry('image/filename', example.file_name.encode('utf-8')),
+        _FORMAT,
+        self._int('image/height', height),
+        self._box_labels.get((label, count)) or self._box_label(label, count),
+        _float_entry('image/object/bbox/xmax', columns[3 * count:]),
+        _float_entry('image/object/bbox/xmin', columns[count:2 * count]),
+        _float_entry('image/object/bbox/ymax', columns[2 * count:3 * count]),
+        _float_entry('image/object/bbox/ymin', columns[:count]),
+        self._int('image/width', width),
+    ))
+    head = (self._classes.get(label) or self._class(label)) + example_proto.bytes_entry_header(
+        _KEYS['image/encoded'], len(image)
+    )
+    return example_proto.example_header(len(head) + len(image) + len(tail)) + head, image, tail
+
+  def _class(self, label: int) -> bytes:
+    """The entries before the image: channels, the class's three, colorspace."""
+    index = label - 1
+    self._classes[label] = b''.join((
+        _CHANNELS,
+        _int_entry('image/class/label', label),
+        _bytes_entry('image/class/synset', self._label_names[index].encode('utf-8')),
+        _bytes_entry('image/class/text', self._texts[index].encode('utf-8')),
+        _COLORSPACE,
+    ))
+    return self._classes[label]
+
+  def _int(self, name: str, value: int) -> bytes:
+    entry = self._ints.get((name, value))
+    if entry is None:
+      entry = self._ints[(name, value)] = _int_entry(name, value)
+    return entry
+
+  def _box_label(self, label: int, count: int) -> bytes:
+    """`image/object/bbox/label`: the label once per box (`count` is 4 per box)."""
+    entry = example_proto.small_entry(
+        _KEYS['image/object/bbox/label'], example_proto.int64_feature([label] * (count // 4))
+    )
+    self._box_labels[(label, count)] = entry
+    return entry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,16 +198,15 @@ class ShardTask:
     """Writes the shard; returns its image count and size."""
     del state
     counter = run.Counter(emit)
+    encoder = Encoder(self.label_names, self.texts)
     images = size = 0
-    with open(self.path, 'wb') as stream:
+    with open(self.path, 'wb', buffering=0) as stream:
+      fd = stream.fileno()
       for segment in self.segments:
         rows = records.iter_records(segment.path, self.file_format, segment.start, segment.stop)
         for offset, data in enumerate(rows, segment.start):
           example = records.decode_stored(data, f'{segment.path} record {offset}')
-          serialized = inception_example(
-              example, self.label_names[example.label], self.texts[example.label]
-          )
-          size += records.write_record(stream, serialized)
+          size += records.write_record_parts(fd, encoder.parts(example))
           images += 1
           counter.add()
     if self.dali_index:

@@ -12,37 +12,52 @@ encoder is `imagenet_custom.build.example_proto`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 import dataclasses
+import os
 import struct
 from typing import IO
 
-import google_crc32c
 import numpy as np
+
+from imagenet_custom.build import shard_writer
 
 _HEADER = struct.Struct('<QI')
 _CRC = struct.Struct('<I')
-_MASK_DELTA = 0xA282EAD8
 
 
 class CorruptShardError(ValueError):
   """A shard's framing or checksum is wrong."""
 
 
-def masked_crc(data: bytes) -> int:
-  """TFRecord's masked CRC-32C of `data`."""
-  crc = google_crc32c.value(data)
-  return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
-
-
 def write_record(stream: IO[bytes], data: bytes) -> int:
   """Appends one TFRecord record to `stream`; returns the bytes written."""
-  length = struct.pack('<Q', len(data))
-  stream.write(length)
-  stream.write(_CRC.pack(masked_crc(length)))
+  head, tail = shard_writer.tfrecord_frame(data)
+  stream.write(head)
   stream.write(data)
-  stream.write(_CRC.pack(masked_crc(data)))
-  return len(data) + _HEADER.size + _CRC.size
+  stream.write(tail)
+  return len(head) + len(data) + len(tail)
+
+
+def write_record_parts(fd: int, parts: Sequence[bytes]) -> int:
+  """Appends one TFRecord record, its data `parts` joined, to the file `fd`.
+
+  One `writev` call puts the framing and the parts in the file: the parts
+  (e.g. an image) are not copied into one buffer first. Returns the bytes
+  written.
+
+  Raises:
+    OSError: the file cannot take them (a full disk, a size limit).
+  """
+  head, tail = shard_writer.tfrecord_frame_parts(parts)
+  buffers = [head, *parts, tail]
+  total = sum(map(len, buffers))
+  written = os.writev(fd, buffers)
+  if written < total:  # A short write: the rest, in order, until done or an error.
+    rest = memoryview(b''.join(buffers))[written:]
+    while rest:
+      rest = rest[os.write(fd, rest):]
+  return total
 
 
 def iter_tfrecord(path: str, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
@@ -63,7 +78,7 @@ def iter_tfrecord(path: str, start: int = 0, stop: int | None = None) -> Iterato
       if len(header) != _HEADER.size:
         raise CorruptShardError(f'{path}: record {index} is truncated (header)')
       length, length_crc = _HEADER.unpack(header)
-      if masked_crc(header[:8]) != length_crc:
+      if shard_writer.masked_crc(header[:8]) != length_crc:
         raise CorruptShardError(
             f'{path}: record {index} has a bad length checksum: the shard is'
             ' corrupt; build the dataset again.'
@@ -76,7 +91,7 @@ def iter_tfrecord(path: str, start: int = 0, stop: int | None = None) -> Iterato
       footer = stream.read(_CRC.size)
       if len(data) != length or len(footer) != _CRC.size:
         raise CorruptShardError(f'{path}: record {index} is truncated')
-      if masked_crc(data) != _CRC.unpack(footer)[0]:
+      if shard_writer.masked_crc(data) != _CRC.unpack(footer)[0]:
         raise CorruptShardError(
             f'{path}: record {index} has a bad data checksum: the shard is'
             ' corrupt; build the dataset again.'
@@ -106,7 +121,7 @@ def iter_records(path: str, file_format: str, start: int = 0, stop: int | None =
   raise ValueError(f'{path}: unknown file format {file_format!r}: expected tfrecord or array_record')
 
 
-def _varint(data: memoryview, pos: int) -> tuple[int, int]:
+def _varint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
   result = shift = 0
   while True:
     byte = data[pos]
@@ -213,9 +228,16 @@ class StoredExample:
 def decode_stored(data: bytes, source: str) -> StoredExample:
   """A built example from its record.
 
+  Records as TFDS writes them (deterministic serialisation: each map entry
+  its key then its value, lists packed) are read by `_stored_canonical`, in
+  one pass; anything else by `parse_example`.
+
   Raises:
     ValueError: a feature is missing (naming `source`, the shard and record).
   """
+  stored = _stored_canonical(data)
+  if stored is not None:
+    return stored
   features = parse_example(data)
   try:
     image, file_name, label = features['image'], features['file_name'], features['label']
@@ -230,3 +252,86 @@ def decode_stored(data: bytes, source: str) -> StoredExample:
       image=bytes(image[0]),
       bboxes=boxes.reshape(-1, 4),
   )
+
+
+# Feature kinds (the `Feature` oneof's key bytes) of the four stored features.
+_STORED_KINDS = {b'image': 0x0A, b'file_name': 0x0A, b'label': 0x1A, b'bboxes': 0x12}
+
+
+def _stored_canonical(data: bytes) -> StoredExample | None:
+  """`decode_stored` of a record in TFDS's canonical encoding; None for any other.
+
+  Walks the `Features` map's entries once, by index into the bytes, and
+  takes the first value of `image`, `file_name` and `label` and the packed
+  floats of `bboxes`. Anything it does not expect (a missing feature, a key
+  after its value, an unpacked list, another kind, bytes cut short) returns
+  None, for the general parser to decide.
+  """
+  try:
+    values = _stored_lists(data)
+  except IndexError:
+    return None
+  if values is None:
+    return None
+  image, file_name = _first_bytes(data, values[b'image']), _first_bytes(data, values[b'file_name'])
+  label, boxes = _packed(data, values[b'label']), _packed(data, values[b'bboxes'])
+  if image is None or file_name is None or not label or boxes is None or len(boxes) % 16:
+    return None
+  value, _ = _varint(label, 0)
+  return StoredExample(
+      file_name=file_name.decode('utf-8'),
+      label=value - (1 << 64) if value >= 1 << 63 else value,
+      image=image,
+      bboxes=np.frombuffer(boxes, '<f4').astype(np.float32, copy=False).reshape(-1, 4),
+  )
+
+
+def _stored_lists(data: bytes) -> dict[bytes, tuple[int, int]] | None:
+  """Where the list message of each of `_STORED_KINDS` is in `data`, if canonical."""
+  if data[:1] != b'\x0a':
+    return None
+  size, pos = _varint(data, 1)
+  end = len(data)
+  if pos + size != end:
+    return None
+  values: dict[bytes, tuple[int, int]] = {}
+  while pos < end:
+    if data[pos] != 0x0A:
+      return None
+    size, pos = _varint(data, pos + 1)
+    entry_end = pos + size
+    key_size = data[pos + 1]
+    key_end = pos + 2 + key_size
+    if data[pos] != 0x0A or key_size >= 0x80 or data[key_end] != 0x12:
+      return None
+    kind = _STORED_KINDS.get(data[pos + 2:key_end])
+    if kind is not None:
+      size, pos = _varint(data, key_end + 1)  # The `Feature`.
+      if pos + size != entry_end or data[pos] != kind:
+        return None
+      size, pos = _varint(data, pos + 1)  # Its list message.
+      if pos + size != entry_end:
+        return None
+      values[data[key_end - key_size:key_end]] = (pos, entry_end)
+    pos = entry_end
+  return values if len(values) == len(_STORED_KINDS) else None
+
+
+def _first_bytes(data: bytes, span: tuple[int, int]) -> bytes | None:
+  """The first value of the `BytesList` message at `span` of `data`."""
+  start, stop = span
+  if start == stop or data[start] != 0x0A:
+    return None
+  size, pos = _varint(data, start + 1)
+  return data[pos:pos + size] if pos + size <= stop else None
+
+
+def _packed(data: bytes, span: tuple[int, int]) -> bytes | None:
+  """The packed values of the list message at `span` (b'' if empty); None if not packed."""
+  start, stop = span
+  if start == stop:
+    return b''
+  if data[start] != 0x0A:
+    return None
+  size, pos = _varint(data, start + 1)
+  return data[pos:pos + size] if pos + size == stop else None
