@@ -24,14 +24,16 @@ cache:
              rounds, to measure a change side by side.
 
 Every contender ends with `os.sync()`, so the time includes putting its
-output on the disk. It prints, per size, the median wall time, MB/s of the
+output on the disk. Each run writes a new output folder, kept until the end
+(`_measure` says why): the run needs free disk of about the images' bytes
+times contenders times rounds, summed over the sizes. It prints, per size, the median wall time, MB/s of the
 build's image bytes, the ratio to the copy, and the peak memory (PSS summed
 over the process tree: the export's parent and its workers). With two sizes
 or more it also prints each contender's time per extra image between the
 smallest and the largest (the throughput without fixed costs: start-up,
 workers' start, the class folders). A row times
 `python -m imagenet_custom.export --help` (the start-up the exports pay:
-importing the package registers the builder, which imports TensorFlow).
+Python and the package, which leaves TensorFlow unimported).
 """
 
 from __future__ import annotations
@@ -141,16 +143,23 @@ def _image_bytes(build: pathlib.Path) -> tuple[int, int]:
 
 
 def _measure(
-    command: list[str], work_dir: pathlib.Path, inputs: list[pathlib.Path], out: pathlib.Path,
+    command: list[str], work_dir: pathlib.Path, inputs: list[pathlib.Path],
     checkout: pathlib.Path = _CHECKOUT,
 ) -> measuring.Measurement:
-  shutil.rmtree(out, ignore_errors=True)
+  """Runs one contender, its inputs evicted from the page cache; its output is kept.
+
+  Outputs are deleted only at the end of the whole run: ext4 without a
+  journal (as here) will not reuse an inode freed in the last minute and
+  checks every such inode it passes when it creates a file
+  (`recently_deleted` in fs/ext4/ialloc.c), so deleting one contender's
+  6,000 files right before the next made that one's file creation 2-3x
+  slower (a `perf` profile: 45% of the samples in `recently_deleted`).
+  """
   page_cache.evict_from_page_cache(inputs)
   env = dict(os.environ, PYTHONPATH=str(checkout))
   measurement, code = measuring.measure_command(command, work_dir, env, work_dir / 'log.txt', [])
   if code:
     raise SystemExit(f'{command[3:5]} failed ({code}):\n{(work_dir / "log.txt").read_text()[-3000:]}')
-  shutil.rmtree(out, ignore_errors=True)
   return measurement
 
 
@@ -162,16 +171,18 @@ def _run_size(
   build = _build(work_dir, images)
   count, size = _image_bytes(build)
   tree = work_dir / 'tree'
-  commands = _commands(build, tree, work_dir / 'out', num_workers, baseline)
   if not tree.exists():
     # The reference tree: a folders export of this build, made once.
-    _measure(_commands(build, tree, tree, num_workers)['folders'][0], work_dir, [build], work_dir / 'none')
+    _measure(_commands(build, tree, tree, num_workers)['folders'][0], work_dir, [build])
     (tree / 'export_report.json').unlink()
-  runs: dict[str, list[measuring.Measurement]] = {name: [] for name in commands}
-  for _ in range(repeats):
-    for name, (command, checkout) in commands.items():
+  names = list(_commands(build, tree, work_dir, num_workers, baseline))
+  runs: dict[str, list[measuring.Measurement]] = {name: [] for name in names}
+  for round_ in range(repeats):
+    for name in names:
+      # A new output folder each time (see `_measure`).
+      command, checkout = _commands(build, tree, work_dir / f'out.{round_}.{name}', num_workers, baseline)[name]
       inputs = [tree] if name == 'copy_tree' else [build]
-      runs[name].append(_measure(command, work_dir, inputs, work_dir / 'out', checkout))
+      runs[name].append(_measure(command, work_dir, inputs, checkout))
   walls = {name: statistics.median(m.wall_s for m in measured) for name, measured in runs.items()}
   lines = [f'{count:,} images, {size / 1e6:,.1f} MB of JPEG bytes (median of {repeats}):']
   for name, measured in runs.items():
