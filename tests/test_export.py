@@ -401,3 +401,14 @@ def test_a_relabelled_subset_exports_its_own_labels(tmp_path: pathlib.Path):
   for _, example in examples:
     assert example['image/class/label'] == wnids.index(example['image/class/synset'].decode()) + 1
     assert example['image/class/text'] in (b'crane', b'maillot, tank suit')
+
+
+def test_an_image_file_is_created_never_overwritten(tmp_path: pathlib.Path):
+  from imagenet_custom.tools.export import folders  # pylint: disable=g-import-not-at-top
+
+  path = tmp_path / 'n01440764_1.JPEG'
+  image = bytes(range(256)) * 500
+  folders._write_new(str(path), image)  # pylint: disable=protected-access
+  with pytest.raises(FileExistsError):
+    folders._write_new(str(path), b'another image of the same name')  # pylint: disable=protected-access
+  assert path.read_bytes() == image
