@@ -26,6 +26,7 @@ from imagenet_custom.ilsvrc import class_table
 from imagenet_custom.tools.export import cli
 from imagenet_custom.tools.export import dali
 from imagenet_custom.tools.export import dataset as dataset_lib
+from imagenet_custom.tools.export import folders
 from imagenet_custom.tools.export import records
 
 from builds import SPLIT_SIZES
@@ -404,8 +405,6 @@ def test_a_relabelled_subset_exports_its_own_labels(tmp_path: pathlib.Path):
 
 
 def test_an_image_file_is_created_never_overwritten(tmp_path: pathlib.Path):
-  from imagenet_custom.tools.export import folders  # pylint: disable=g-import-not-at-top
-
   path = tmp_path / 'n01440764_1.JPEG'
   image = bytes(range(256)) * 500
   folders._write_new(str(path), image)  # pylint: disable=protected-access
