@@ -21,12 +21,12 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from imagenet_custom.build import dali_index
+from imagenet_custom.build import drop_behind
 from imagenet_custom.errors import InputError
 from imagenet_custom.ilsvrc import class_table
 from imagenet_custom.tools.export import cli
 from imagenet_custom.tools.export import dali
 from imagenet_custom.tools.export import dataset as dataset_lib
-from imagenet_custom.tools.export import folders
 from imagenet_custom.tools.export import records
 
 from builds import SPLIT_SIZES
@@ -407,7 +407,8 @@ def test_a_relabelled_subset_exports_its_own_labels(tmp_path: pathlib.Path):
 def test_an_image_file_is_created_never_overwritten(tmp_path: pathlib.Path):
   path = tmp_path / 'n01440764_1.JPEG'
   image = bytes(range(256)) * 500
-  folders._write_new(str(path), image)  # pylint: disable=protected-access
-  with pytest.raises(FileExistsError):
-    folders._write_new(str(path), b'another image of the same name')  # pylint: disable=protected-access
+  with drop_behind.DropBehindFiles() as files:
+    files.write_new(str(path), image)
+    with pytest.raises(FileExistsError):
+      files.write_new(str(path), b'another image of the same name')
   assert path.read_bytes() == image

@@ -41,6 +41,7 @@ import numpy as np
 import PIL.Image
 
 from imagenet_custom.build import dali_index
+from imagenet_custom.build import drop_behind
 from imagenet_custom.build import example_proto
 from imagenet_custom.ilsvrc import class_table
 from imagenet_custom.ilsvrc import images
@@ -200,13 +201,12 @@ class ShardTask:
     counter = run.Counter(emit)
     encoder = Encoder(self.label_names, self.texts)
     images = size = 0
-    with open(self.path, 'wb', buffering=0) as stream:
-      fd = stream.fileno()
+    with drop_behind.DropBehindFile(self.path) as stream:
       for segment in self.segments:
         rows = records.iter_records(segment.path, self.file_format, segment.start, segment.stop)
         for offset, data in enumerate(rows, segment.start):
           example = records.decode_stored(data, f'{segment.path} record {offset}')
-          size += records.write_record_parts(fd, encoder.parts(example))
+          size += stream.writev(records.record_buffers(encoder.parts(example)))
           images += 1
           counter.add()
     if self.dali_index:

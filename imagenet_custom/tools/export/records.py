@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 import dataclasses
-import os
 import struct
 from typing import IO
 
 import numpy as np
 
+from imagenet_custom.build import drop_behind
 from imagenet_custom.build import shard_writer
 
 _HEADER = struct.Struct('<QI')
@@ -39,38 +39,29 @@ def write_record(stream: IO[bytes], data: bytes) -> int:
   return len(head) + len(data) + len(tail)
 
 
-def write_record_parts(fd: int, parts: Sequence[bytes]) -> int:
-  """Appends one TFRecord record, its data `parts` joined, to the file `fd`.
+def record_buffers(parts: Sequence[bytes]) -> list[bytes]:
+  """One TFRecord record whose data is `parts` joined, as buffers for one `writev`.
 
-  One `writev` call puts the framing and the parts in the file: the parts
-  (e.g. an image) are not copied into one buffer first. Returns the bytes
-  written.
-
-  Raises:
-    OSError: the file cannot take them (a full disk, a size limit).
+  The parts (e.g. an image) are not copied into one buffer: the framing is
+  computed over them (`shard_writer.tfrecord_frame_parts`).
   """
   head, tail = shard_writer.tfrecord_frame_parts(parts)
-  buffers = [head, *parts, tail]
-  total = sum(map(len, buffers))
-  written = os.writev(fd, buffers)
-  if written < total:  # A short write: the rest, in order, until done or an error.
-    rest = memoryview(b''.join(buffers))[written:]
-    while rest:
-      rest = rest[os.write(fd, rest):]
-  return total
+  return [head, *parts, tail]
 
 
 def iter_tfrecord(path: str, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
   """The records `start` to `stop` (exclusive) of a TFRecord file, checked.
 
-  Records before `start` are skipped by their lengths, unread.
+  Records before `start` are skipped by their lengths, unread. What has been
+  read is dropped from the page cache every `drop_behind.CHUNK` bytes (an
+  export reads each byte once; its pages are then reused at once).
 
   Raises:
     CorruptShardError: a truncated record or a CRC mismatch, naming the file
       and the record.
   """
   with open(path, 'rb') as stream:
-    index = 0
+    index = dropped = 0
     while stop is None or index < stop:
       header = stream.read(_HEADER.size)
       if not header:
@@ -98,6 +89,10 @@ def iter_tfrecord(path: str, start: int = 0, stop: int | None = None) -> Iterato
         )
       yield data
       index += 1
+      position = stream.tell()
+      if position - dropped >= drop_behind.CHUNK:
+        drop_behind.drop(stream.fileno(), dropped, position - dropped)
+        dropped = position
 
 
 def iter_array_record(path: str, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
