@@ -90,3 +90,18 @@ def test_an_existing_file_is_not_overwritten_and_nothing_is_left_open(tmp_path: 
   assert (tmp_path / 'a.JPEG').read_bytes() == b'first'
   if before is not None:
     assert len(os.listdir('/proc/self/fd')) == before
+
+
+def test_an_error_inside_closes_every_file_and_is_the_error_raised(tmp_path: pathlib.Path):
+  before = len(os.listdir('/proc/self/fd')) if os.path.isdir('/proc/self/fd') else None
+  with pytest.raises(ValueError, match='the block failed'):
+    with drop_behind.DropBehindFile(str(tmp_path / 'shard')) as out:
+      out.writev([b'abc'])
+      raise ValueError('the block failed')
+  with pytest.raises(ValueError, match='the block failed'):
+    with drop_behind.DropBehindFiles() as files:
+      files.write_new(str(tmp_path / 'a.JPEG'), b'a')
+      raise ValueError('the block failed')
+  assert (tmp_path / 'a.JPEG').read_bytes() == b'a'
+  if before is not None:
+    assert len(os.listdir('/proc/self/fd')) == before

@@ -78,8 +78,8 @@ def drop(fd: int, offset: int, size: int) -> None:
 class DropBehindFile:
   """A new file written front to back, its written chunks dropped from the cache.
 
-  Use as a context manager; `fd` is the open file (for `dali_index` and the
-  like, once closed, read the path).
+  Use as a context manager. Leaving it on an error closes the file without
+  waiting for its write-back (the error is the one raised in the block).
   """
 
   def __init__(self, path: str, chunk: int = CHUNK):
@@ -125,8 +125,12 @@ class DropBehindFile:
   def __enter__(self) -> DropBehindFile:
     return self
 
-  def __exit__(self, *exc_info: object) -> None:
-    self.close()
+  def __exit__(self, exc_type: object, *exc_info: object) -> None:
+    if exc_type is None:
+      self.close()
+    elif self.fd >= 0:
+      os.close(self.fd)
+      self.fd = -1
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -139,7 +143,7 @@ class DropBehindFiles:
   """New files, each written whole, dropped from the cache a few files later.
 
   Use as a context manager: leaving it waits for the files still pending
-  and drops them.
+  and drops them; leaving it on an error only closes them.
   """
 
   def __init__(self, chunk: int = CHUNK, max_files: int = MAX_PENDING_FILES):
@@ -193,5 +197,9 @@ class DropBehindFiles:
   def __enter__(self) -> DropBehindFiles:
     return self
 
-  def __exit__(self, *exc_info: object) -> None:
-    self.close()
+  def __exit__(self, exc_type: object, *exc_info: object) -> None:
+    if exc_type is None:
+      self.close()
+      return
+    while self._pending:
+      os.close(self._pending.popleft()[0])
