@@ -94,9 +94,7 @@ class DropBehindFile:
     total = sum(map(len, buffers))
     written = os.writev(self.fd, buffers)
     if written < total:  # A short write: the rest, in order, until done or an error.
-      rest = memoryview(b''.join(buffers))[written:]
-      while rest:
-        rest = rest[os.write(self.fd, rest):]
+      _write_all(self.fd, memoryview(b''.join(buffers))[written:])
     self._position += total
     if self._position - self._started >= self._chunk:
       self._write_back()
@@ -133,7 +131,7 @@ class DropBehindFile:
       self.fd = -1
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
   view = memoryview(data)
   while view:
     view = view[os.write(fd, view):]

@@ -52,8 +52,7 @@ def masked_crc(data: bytes) -> int:
 
 def tfrecord_frame(data: bytes) -> tuple[bytes, bytes]:
   """The bytes TFRecord writes before and after a record's data."""
-  length = _LENGTH.pack(len(data))
-  return length + _CRC.pack(masked_crc(length)), _CRC.pack(masked_crc(data))
+  return tfrecord_frame_parts((data,))
 
 
 def tfrecord_frame_parts(parts: Sequence[bytes]) -> tuple[bytes, bytes]:
